@@ -1,0 +1,1 @@
+"""People: the custom user, their posts in units, and API tokens."""

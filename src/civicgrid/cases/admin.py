@@ -1,0 +1,44 @@
+"""Django admin for cases (read-mostly: changes go through services) and the calendar overrides."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from civicgrid.cases.models import CalendarOverride, Case, Event
+
+
+class EventInline(admin.TabularInline[Event, Case]):
+    model = Event
+    extra = 0
+    can_delete = False
+    fields = ("seq", "action", "actor", "unit", "from_status", "to_status", "note", "at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Case | None = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin[Case]):
+    """Cases are shown, never edited here: every change must leave an event through the services."""
+
+    list_display = ["number", "kind", "status", "item", "place", "owner", "created_at", "resolve_by"]
+    list_filter = ["status", "kind", "channel", "proactive"]
+    search_fields = ["number", "title", "description", "reporter_phone"]
+    inlines = [EventInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Case | None = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Case | None = None) -> bool:
+        return False
+
+
+@admin.register(CalendarOverride)
+class CalendarOverrideAdmin(admin.ModelAdmin[CalendarOverride]):
+    list_display = ["day", "is_workday", "note"]
+    date_hierarchy = "day"

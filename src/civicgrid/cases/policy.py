@@ -1,0 +1,163 @@
+"""Who may do what to a case now: capacities from posts, the permission table, and state checks."""
+
+from __future__ import annotations
+
+from civicgrid.accounts.models import User
+from civicgrid.cases.errors import NotPermitted
+from civicgrid.cases.models import Assignment, AssignmentStatus, Case
+from civicgrid.cases.reach import Reach, reach_of
+from civicgrid.cases.selectors import (
+    active_assignments,
+    is_rated,
+    last_resolution_seq,
+    pending_extension,
+)
+from civicgrid.cases.states import (
+    USER_ACTIONS,
+    Action,
+    Capacity,
+    Status,
+    TransitionNotAllowed,
+    can_start,
+    may,
+    may_in,
+)
+from civicgrid.org.models import Unit
+from civicgrid.org.selectors import area_parent
+
+OPEN_ASSIGNMENT = (AssignmentStatus.PENDING, AssignmentStatus.ACKNOWLEDGED)
+
+
+def capacities(*, case: Case, user: User, assignments: list[Assignment] | None = None) -> frozenset[Capacity]:
+    """How `user` stands to `case`; the permission table grants actions to these."""
+    reach = reach_of(user)
+    place_path = case.place.path
+    found: set[Capacity] = set()
+    if reach.covers(reach.centre_paths, place_path):
+        found.add(Capacity.CENTRE)
+    if reach.covers(reach.supervisor_paths, place_path):
+        found.add(Capacity.SUPERVISOR)
+    if reach.covers(reach.leader_paths, place_path):
+        found.add(Capacity.LEADER)
+    if case.place_id in reach.worked_grid_ids:
+        found.add(Capacity.GRID_WORKER)
+    if case.created_by_id is not None and case.created_by_id == reach.user_id:
+        found.add(Capacity.CREATOR)
+    if reach.is_staff_member:
+        found.add(Capacity.VIEWER)
+    found |= _handling_capacities(
+        reach, active_assignments(case=case) if assignments is None else assignments
+    )
+    return frozenset(found)
+
+
+def _handling_capacities(reach: Reach, assignments: list[Assignment]) -> set[Capacity]:
+    found: set[Capacity] = set()
+    for assignment in assignments:
+        if assignment.unit_id not in reach.handled_unit_ids or assignment.status not in OPEN_ASSIGNMENT:
+            continue
+        found.add(Capacity.ASSIGNEE)
+        if assignment.role == "lead":
+            found.add(Capacity.LEAD_HANDLER)
+    return found
+
+
+def ensure_allowed(*, case: Case, actor: User | None, action: Action) -> frozenset[Capacity]:
+    """Raise NotPermitted (403) or TransitionNotAllowed (409) unless `actor` may take `action` now.
+
+    The system (actor None) may take any action the state allows.
+    """
+    caps = frozenset() if actor is None else capacities(case=case, user=actor)
+    if actor is not None and not may(action, caps):
+        raise NotPermitted(action)
+    _ensure_state(case=case, action=action)
+    if actor is not None and not may_in(action, case.status, caps):
+        raise NotPermitted(action)
+    problem = state_problem(case=case, action=action, caps=caps, actor=actor)
+    if problem is not None:
+        raise TransitionNotAllowed(action, problem)
+    return caps
+
+
+def _ensure_state(*, case: Case, action: Action) -> None:
+    if not can_start(action, case.status):
+        raise TransitionNotAllowed(action, f"not allowed from {case.status}")
+
+
+def allowed_actions(*, case: Case, user: User) -> list[str]:
+    """The actions `user` may take on `case` now, in the table's order."""
+    assignments = active_assignments(case=case)
+    caps = capacities(case=case, user=user, assignments=assignments)
+    allowed: list[str] = []
+    for action in USER_ACTIONS:
+        if not (can_start(action, case.status) and may_in(action, case.status, caps)):
+            continue
+        if state_problem(case=case, action=action, caps=caps, actor=user, assignments=assignments) is None:
+            allowed.append(action.value)
+    return allowed
+
+
+def state_problem(
+    *,
+    case: Case,
+    action: Action,
+    caps: frozenset[Capacity],
+    actor: User | None,
+    assignments: list[Assignment] | None = None,
+) -> str | None:
+    """Why `action` cannot be taken now beyond the status table (None when it can)."""
+    current = active_assignments(case=case) if assignments is None else assignments
+    if action == Action.ACKNOWLEDGE:
+        return None if _pending_for(current, actor) else "no assignment of yours waits for acknowledgement"
+    if action == Action.REQUEST_EXTENSION:
+        return "an extension request is already waiting" if pending_extension(case=case) else None
+    if action in (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION):
+        return None if pending_extension(case=case) else "no extension request is waiting"
+    if action == Action.ESCALATE:
+        return None if _escalation_target(current) is not None else "the lead unit has no area above it"
+    if action == Action.SUMMON:
+        lead = _lead(current)
+        return (
+            None
+            if lead is not None and lead.unit.is_area
+            else "only an area unit leading the case may summon"
+        )
+    if action == Action.RESOLVE and case.status == Status.IN_PROGRESS:
+        lead = _lead(current)
+        return None if lead is not None and lead.acknowledged_at else "the lead unit has not acknowledged"
+    if action == Action.EVALUATE:
+        seq = last_resolution_seq(case=case)
+        return (
+            "this resolution is already rated"
+            if seq is None or is_rated(case=case, resolution_seq=seq)
+            else None
+        )
+    return None
+
+
+def _pending_for(assignments: list[Assignment], actor: User | None) -> list[Assignment]:
+    handled = reach_of(actor).handled_unit_ids if actor is not None else frozenset()
+    return [
+        a
+        for a in assignments
+        if a.status == AssignmentStatus.PENDING and (actor is None or a.unit_id in handled)
+    ]
+
+
+def _lead(assignments: list[Assignment]) -> Assignment | None:
+    return next((a for a in assignments if a.role == "lead"), None)
+
+
+def _escalation_target(assignments: list[Assignment]) -> Unit | None:
+    lead = _lead(assignments)
+    return area_parent(unit=lead.unit) if lead is not None else None
+
+
+def escalation_target(*, case: Case) -> Unit | None:
+    """The area unit one level above the lead unit: where an escalation sends the case."""
+    return _escalation_target(active_assignments(case=case))
+
+
+def pending_assignments_for(*, case: Case, actor: User | None) -> list[Assignment]:
+    """The case's assignments waiting for `actor`'s units to acknowledge (all of them for the system)."""
+    return _pending_for(active_assignments(case=case), actor)

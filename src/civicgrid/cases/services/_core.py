@@ -1,0 +1,105 @@
+"""The one mechanism every case action uses: guarded update, exactly one event, effects on commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid import clock
+from civicgrid.accounts.models import User
+from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput
+from civicgrid.cases.models import Case, DailyCounter, Event
+from civicgrid.cases.signals import case_changed
+from civicgrid.cases.states import Action, Status
+from civicgrid.org.models import Unit
+
+
+def record(
+    *,
+    case: Case,
+    action: Action,
+    actor: User | None,
+    unit: Unit | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = True,
+    at: datetime | None = None,
+    **fields: Any,
+) -> Event:
+    """Apply `fields` to the case if nobody changed it since it was read, and append one event.
+
+    The UPDATE is guarded by the version the caller read: zero rows means another action won,
+    so this one writes nothing and raises CaseChangedMeanwhile.
+    """
+    moment = at or clock.now()
+    from_status = case.status
+    updated = Case.objects.filter(pk=case.pk, version=case.version).update(
+        version=F("version") + 1, last_seq=F("last_seq") + 1, **fields
+    )
+    if updated != 1:
+        raise CaseChangedMeanwhile(case.number)
+    for name, value in fields.items():
+        setattr(case, name, value)
+    case.version += 1
+    case.last_seq += 1
+    event = Event.objects.create(
+        case=case,
+        seq=case.last_seq,
+        action=action.value,
+        actor=actor,
+        unit=unit,
+        from_status=from_status,
+        to_status=case.status,
+        note=note,
+        data=data or {},
+        public=public,
+        at=moment,
+    )
+    transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case.pk, event_id=event.pk))
+    return event
+
+
+def next_case_number(*, day: datetime) -> str:
+    """'20261124-000123': the day's counter, incremented under the row's write lock."""
+    local_day = timezone.localtime(day).date()
+    bumped = DailyCounter.objects.filter(day=local_day).update(value=F("value") + 1)
+    if not bumped:
+        try:
+            with transaction.atomic():
+                DailyCounter.objects.create(day=local_day, value=1)
+        except IntegrityError:
+            # Another request created today's counter first; take the next number from it.
+            DailyCounter.objects.filter(day=local_day).update(value=F("value") + 1)
+    value = DailyCounter.objects.filter(day=local_day).values_list("value", flat=True).get()
+    return f"{local_day:%Y%m%d}-{value:06d}"
+
+
+def first_event(
+    *, case: Case, actor: User | None, unit: Unit | None, at: datetime, data: dict[str, Any]
+) -> Event:
+    """The 'create' event of a new case (seq 1), written with the case itself."""
+    event = Event.objects.create(
+        case=case,
+        seq=1,
+        action=Action.CREATE.value,
+        actor=actor,
+        unit=unit,
+        from_status="",
+        to_status=Status.SUBMITTED,
+        data=data,
+        at=at,
+    )
+    transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case.pk, event_id=event.pk))
+    return event
+
+
+def required(value: str, field: str) -> str:
+    """The stripped text, or InvalidInput naming the field when it is empty."""
+    if not (value or "").strip():
+        raise InvalidInput(field, _("此项必填"))
+    return value.strip()

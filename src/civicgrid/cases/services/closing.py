@@ -1,0 +1,134 @@
+"""After handling: evaluate, reopen, close; at any time: supervise and note."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from civicgrid import clock
+from civicgrid.accounts.models import User
+from civicgrid.cases.errors import InvalidInput
+from civicgrid.cases.models import (
+    AssignmentRole,
+    AssignmentStatus,
+    Case,
+    Evaluation,
+    EvaluationChannel,
+    Satisfaction,
+)
+from civicgrid.cases.policy import ensure_allowed
+from civicgrid.cases.selectors import last_resolution_seq
+from civicgrid.cases.services._core import record, required
+from civicgrid.cases.services.deadlines import deadlines_from
+from civicgrid.cases.states import Action, Capacity, evaluate_target, next_status
+
+
+@transaction.atomic
+def case_evaluate(
+    *,
+    case: Case,
+    actor: User | None,
+    solved: bool,
+    satisfaction: str,
+    comment: str = "",
+    channel: str | None = None,
+) -> Case:
+    """Rate the latest resolution once: solved? satisfied? Dissatisfied keeps it open for review."""
+    caps = ensure_allowed(case=case, actor=actor, action=Action.EVALUATE)
+    if satisfaction not in Satisfaction.values:
+        raise InvalidInput("satisfaction", _("满意度须为 satisfied、basically 或 dissatisfied"))
+    if channel is None:
+        channel = EvaluationChannel.CALLBACK if Capacity.CENTRE in caps else EvaluationChannel.RESIDENT
+    if channel not in EvaluationChannel.values:
+        raise InvalidInput("channel", _("评价方式须为 resident 或 callback"))
+    resolution_seq = last_resolution_seq(case=case)
+    assert resolution_seq is not None  # ensure_allowed checked there is an unrated resolution
+    moment = clock.now()
+    target = evaluate_target(dissatisfied=satisfaction == Satisfaction.DISSATISFIED)
+    event = record(
+        case=case,
+        action=Action.EVALUATE,
+        actor=actor,
+        note=comment.strip(),
+        data={
+            "satisfaction": satisfaction,
+            "solved": solved,
+            "channel": channel,
+            "resolution_seq": resolution_seq,
+        },
+        status=target,
+        closed_at=moment if target == "closed" else None,
+    )
+    Evaluation.objects.create(
+        case=case,
+        event=event,
+        satisfaction=satisfaction,
+        solved=solved,
+        comment=comment.strip(),
+        channel=channel,
+        resolution_seq=resolution_seq,
+        at=moment,
+    )
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, actor: User | None, reason: str) -> Case:
+    """重办: back to the lead unit with a fresh resolution deadline."""
+    ensure_allowed(case=case, actor=actor, action=Action.REOPEN)
+    reason = required(reason, "reason")
+    moment = clock.now()
+    _respond_by, resolve_by = deadlines_from(item=case.item, start=moment)
+    lead = case.assignments.filter(active=True, role=AssignmentRole.LEAD).select_related("unit").first()
+    record(
+        case=case,
+        action=Action.REOPEN,
+        actor=actor,
+        unit=lead.unit if lead else None,
+        note=reason,
+        status=next_status(Action.REOPEN, case.status),
+        resolved_at=None,
+        closed_at=None,
+        resolve_by=resolve_by,
+        owner=lead.unit if lead else case.owner,
+    )
+    if lead is not None:
+        case.assignments.filter(pk=lead.pk).update(
+            status=AssignmentStatus.ACKNOWLEDGED, ended_at=None, resolve_by=resolve_by
+        )
+    return case
+
+
+@transaction.atomic
+def case_close(*, case: Case, actor: User | None, note: str = "") -> Case:
+    """销号: archive a resolved case; without a rating it stays "not evaluated", never satisfied."""
+    ensure_allowed(case=case, actor=actor, action=Action.CLOSE)
+    record(
+        case=case,
+        action=Action.CLOSE,
+        actor=actor,
+        note=note,
+        status=next_status(Action.CLOSE, case.status),
+        closed_at=clock.now(),
+    )
+    return case
+
+
+@transaction.atomic
+def case_supervise(*, case: Case, actor: User | None, note: str) -> Case:
+    """督办: flag the case; the owning unit must answer. May be repeated (催办)."""
+    ensure_allowed(case=case, actor=actor, action=Action.SUPERVISE)
+    note = required(note, "note")
+    record(
+        case=case, action=Action.SUPERVISE, actor=actor, unit=case.owner, note=note, supervised_at=clock.now()
+    )
+    return case
+
+
+@transaction.atomic
+def case_note(*, case: Case, actor: User, text: str) -> Case:
+    """An internal note on the timeline; the public tracking page never shows it."""
+    ensure_allowed(case=case, actor=actor, action=Action.NOTE)
+    text = required(text, "text")
+    record(case=case, action=Action.NOTE, actor=actor, note=text, public=False)
+    return case

@@ -1,0 +1,1 @@
+"""Operations: the worker loop and the demo district loader."""

@@ -1,0 +1,10 @@
+"""App config of `ops` (no models)."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OpsConfig(AppConfig):
+    name = "civicgrid.ops"
+    label = "ops"
+    verbose_name = _("运维")

@@ -1,0 +1,1 @@
+"""Places: the unit tree (district → street → community → grid, departments), buildings, households."""
