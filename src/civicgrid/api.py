@@ -7,10 +7,12 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, django_auth
 
 from civicgrid.accounts.models import User
 from civicgrid.accounts.selectors import user_for_token
+from civicgrid.api_messages import BodyNotJson, StrictJsonParser, validation_reason
 from civicgrid.cases.api import router as cases_router
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput, NotPermitted, TransitionNotAllowed
 from civicgrid.cases.services import IdempotencyMismatch
@@ -28,6 +30,12 @@ class BearerToken(HttpBearer):
         return user
 
 
+class Utf8Renderer(JSONRenderer):
+    """Chinese text stays readable in responses instead of \\uXXXX escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title="CivicGrid API",
     version="1",
@@ -35,6 +43,8 @@ api = NinjaAPI(
     "messages follow `Accept-Language` (Chinese by default).",
     auth=[BearerToken(), django_auth],
     urls_namespace="api-v1",
+    parser=StrictJsonParser(),
+    renderer=Utf8Renderer(),
 )
 
 
@@ -51,7 +61,7 @@ def _invalid_body(request: HttpRequest, exc: NinjaValidationError) -> HttpRespon
         request,
         400,
         "invalid",
-        _("字段 %(field)s 无效：%(reason)s") % {"field": field, "reason": first.get("msg", "")},
+        _("字段 %(field)s 无效：%(reason)s") % {"field": field, "reason": validation_reason(first)},
     )
 
 
@@ -101,6 +111,8 @@ def _idempotency(request: HttpRequest, exc: IdempotencyMismatch) -> HttpResponse
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BodyNotJson):
+        return error_response(request, 400, "invalid", _("请求体须为 JSON 对象"))
     codes = {400: "invalid", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large"}
     return error_response(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
 
