@@ -7,6 +7,8 @@ import secrets
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.org.phones import normalise_phone
+
 PATH_SEPARATOR = "/"
 
 
@@ -73,9 +75,20 @@ class Unit(models.Model):
         return f"{self.name}（{self.code}）"
 
     def save(self, *args: object, **kwargs: object) -> None:
+        old_path = self.path
         self.path = self.build_path()
         self.depth = self.path.count(PATH_SEPARATOR) - 2
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+        if old_path and old_path != self.path:
+            self._move_descendants(old_path)
+
+    def _move_descendants(self, old_path: str) -> None:
+        """Moving a unit (or recoding it) carries its whole subtree's paths along."""
+        moved = list(Unit.objects.filter(path__startswith=old_path).exclude(pk=self.pk))
+        for unit in moved:
+            unit.path = self.path + unit.path[len(old_path) :]
+            unit.depth = unit.path.count(PATH_SEPARATOR) - 2
+        Unit.objects.bulk_update(moved, ["path", "depth"], batch_size=500)
 
     def build_path(self) -> str:
         prefix = self.parent.path if self.parent is not None else PATH_SEPARATOR
@@ -140,3 +153,7 @@ class Household(models.Model):
 
     def __str__(self) -> str:
         return f"{self.building.name} {self.entrance}{self.room}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.phone = normalise_phone(self.phone)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
