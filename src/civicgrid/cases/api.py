@@ -288,8 +288,11 @@ def close(request: HttpRequest, number: str, payload: s.NoteOptionalIn) -> s.Cas
 
 @router.post(A + "merge", response=R, summary="合并 merge")
 def merge(request: HttpRequest, number: str, payload: s.MergeIn) -> s.CaseOut:
+    case = _visible(request, number)
     target = _merge_target(request, payload.into)
-    return _act(request, number, lambda c, u: services.case_merge(case=c, actor=u, into=target))
+    return case_detail(
+        case=services.case_merge(case=case, actor=_user(request), into=target), user=_user(request)
+    )
 
 
 @router.post(A + "withdraw", response=R, summary="撤回 withdraw")

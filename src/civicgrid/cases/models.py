@@ -276,6 +276,7 @@ class ExtensionRequest(models.Model):
         PENDING = "pending", _("待审批")
         APPROVED = "approved", _("已批准")
         DENIED = "denied", _("未批准")
+        LAPSED = "lapsed", _("已失效")  # the unit no longer leads the case, or the work ended
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="extension_requests")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")

@@ -8,6 +8,7 @@ from civicgrid.cases.models import Assignment, AssignmentStatus, Case
 from civicgrid.cases.reach import Reach, reach_of
 from civicgrid.cases.selectors import (
     active_assignments,
+    case_seen_by,
     is_rated,
     last_resolution_seq,
     pending_extension,
@@ -43,7 +44,7 @@ def capacities(*, case: Case, user: User, assignments: list[Assignment] | None =
         found.add(Capacity.GRID_WORKER)
     if case.created_by_id is not None and case.created_by_id == reach.user_id:
         found.add(Capacity.CREATOR)
-    if reach.is_staff_member:
+    if reach.is_staff_member and case_seen_by(case=case, user=user):
         found.add(Capacity.VIEWER)
     found |= _handling_capacities(
         reach, active_assignments(case=case) if assignments is None else assignments

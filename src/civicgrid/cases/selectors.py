@@ -10,22 +10,37 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from civicgrid import clock
 from civicgrid.accounts.models import User
 from civicgrid.cases.models import Assignment, Case, Evaluation, Event, ExtensionRequest
-from civicgrid.cases.reach import reach_of
+from civicgrid.cases.reach import Reach, reach_of
 from civicgrid.cases.states import OPEN, Status
 from civicgrid.org.models import Unit
+
+
+def _seeing_paths(reach: Reach) -> set[str]:
+    return {*reach.centre_paths, *reach.supervisor_paths, *reach.leader_paths, *reach.area_paths}
 
 
 def cases_visible_to(*, user: User) -> QuerySet[Case]:
     """The cases `user` may see: the areas their posts cover, what their units were given, what they filed."""
     reach = reach_of(user)
-    paths = (*reach.centre_paths, *reach.supervisor_paths, *reach.leader_paths, *reach.area_paths)
     scope = Q(created_by_id=reach.user_id) if reach.user_id else Q(pk__in=[])
-    for path in set(paths):
+    for path in _seeing_paths(reach):
         scope |= Q(place__path__startswith=path)
     if reach.handled_unit_ids:
         given = Assignment.objects.filter(case=OuterRef("pk"), unit_id__in=reach.handled_unit_ids)
         scope |= Q(Exists(given))
     return Case.objects.filter(scope)
+
+
+def case_seen_by(*, case: Case, user: User) -> bool:
+    """The same rule as cases_visible_to, for one case already in hand."""
+    reach = reach_of(user)
+    if reach.user_id and case.created_by_id == reach.user_id:
+        return True
+    if reach.covers(tuple(_seeing_paths(reach)), case.place.path):
+        return True
+    return (
+        bool(reach.handled_unit_ids) and case.assignments.filter(unit_id__in=reach.handled_unit_ids).exists()
+    )
 
 
 def case_visible(*, user: User, number: str) -> Case | None:

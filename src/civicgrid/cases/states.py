@@ -81,7 +81,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.RESOLVE: (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.RESOLVED),
     # Satisfied or basically satisfied closes the case; dissatisfied keeps it resolved for review.
     Action.EVALUATE: (frozenset({S.RESOLVED}), S.CLOSED),
-    Action.REOPEN: (frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS),
+    Action.REOPEN: (frozenset({S.RESOLVED}), S.IN_PROGRESS),
     Action.CLOSE: (frozenset({S.RESOLVED}), S.CLOSED),
     Action.MERGE: (frozenset({S.SUBMITTED, S.ACCEPTED}), S.MERGED),
     Action.WITHDRAW: (frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}), S.WITHDRAWN),

@@ -118,6 +118,10 @@ class Building(models.Model):
         verbose_name = _("楼栋")
         verbose_name_plural = _("楼栋")
         ordering = ["code"]
+        indexes = [
+            # Serves the nearest-building lookup (a latitude band, then longitude, then distance).
+            models.Index(fields=["lat", "lon"], name="building_latlon_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）"

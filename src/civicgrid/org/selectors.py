@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import QuerySet
 
-from civicgrid.org.models import Unit
+from civicgrid.org.models import Building, Unit
+
+EARTH_RADIUS_METRES = 6_371_000.0
 
 
 def unit_subtree(*, unit: Unit) -> QuerySet[Unit]:
@@ -30,3 +34,27 @@ def district_of(*, unit: Unit) -> Unit:
 
 def unit_by_code(*, code: str) -> Unit | None:
     return Unit.objects.filter(code=code, active=True).first()
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine); plenty accurate at 500 m."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(h))
+
+
+def nearest_building(*, lat: float, lon: float, within: float) -> Building | None:
+    """The closest building with coordinates within `within` metres (a bounding box narrows the query)."""
+    dlat = math.degrees(within / EARTH_RADIUS_METRES)
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    candidates = Building.objects.filter(
+        lat__range=(lat - dlat, lat + dlat), lon__range=(lon - dlon, lon + dlon), grid__active=True
+    ).select_related("grid")
+    scored = [
+        (_metres(lat, lon, b.lat, b.lon), b) for b in candidates if b.lat is not None and b.lon is not None
+    ]
+    near = [pair for pair in scored if pair[0] <= within]
+    return min(near, key=lambda pair: pair[0])[1] if near else None

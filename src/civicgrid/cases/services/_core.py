@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from civicgrid import clock
 from civicgrid.accounts.models import User
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput
-from civicgrid.cases.models import Case, DailyCounter, Event
+from civicgrid.cases.models import Case, DailyCounter, Event, ExtensionRequest
 from civicgrid.cases.signals import case_changed
 from civicgrid.cases.states import Action, Status
 from civicgrid.org.models import Unit
@@ -103,3 +103,10 @@ def required(value: str, field: str) -> str:
     if not (value or "").strip():
         raise InvalidInput(field, _("此项必填"))
     return value.strip()
+
+
+def lapse_pending_extensions(*, case: Case) -> None:
+    """A request for more time dies with the lead it was made by (returned, escalated, finished)."""
+    case.extension_requests.filter(status=ExtensionRequest.Status.PENDING).update(
+        status=ExtensionRequest.Status.LAPSED, decided_at=clock.now()
+    )

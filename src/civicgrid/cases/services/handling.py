@@ -15,7 +15,7 @@ from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput, NotPermit
 from civicgrid.cases.models import Assignment, AssignmentRole, AssignmentStatus, Case, ExtensionRequest
 from civicgrid.cases.policy import ensure_allowed, escalation_target, pending_assignments_for
 from civicgrid.cases.selectors import active_assignments, lead_assignment, pending_extension
-from civicgrid.cases.services._core import record, required
+from civicgrid.cases.services._core import lapse_pending_extensions, record, required
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import Action, acknowledge_target, next_status
 from civicgrid.org.models import Unit
@@ -124,6 +124,7 @@ def case_return(*, case: Case, actor: User, reason: str) -> Case:
         active=False, status=AssignmentStatus.RETURNED, ended_at=moment
     )
     case.assignments.filter(active=True).update(active=False, status=AssignmentStatus.ENDED, ended_at=moment)
+    lapse_pending_extensions(case=case)
     return case
 
 
@@ -221,6 +222,7 @@ def case_escalate(*, case: Case, actor: User | None, note: str = "") -> Case:
     case.assignments.filter(pk=lead.pk).update(
         active=False, status=AssignmentStatus.ESCALATED, ended_at=clock.now()
     )
+    lapse_pending_extensions(case=case)
     _assign(case=case, unit=target, role=AssignmentRole.LEAD)
     return case
 
@@ -279,4 +281,5 @@ def case_resolve(*, case: Case, actor: User, result: str) -> Case:
     if on_the_spot:
         finished["acknowledged_at"] = moment
     case.assignments.filter(active=True, role=AssignmentRole.LEAD).update(**finished)
+    lapse_pending_extensions(case=case)
     return case

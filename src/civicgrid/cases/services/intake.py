@@ -16,9 +16,15 @@ from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import AssignmentStatus, Case, Channel, IdempotencyKey, Kind
 from civicgrid.cases.policy import ensure_allowed
 from civicgrid.cases.reach import reach_of
-from civicgrid.cases.services._core import first_event, next_case_number, record, required
+from civicgrid.cases.services._core import (
+    first_event,
+    lapse_pending_extensions,
+    next_case_number,
+    record,
+    required,
+)
 from civicgrid.cases.services.deadlines import deadlines_from
-from civicgrid.cases.states import Action, Capacity, next_status
+from civicgrid.cases.states import OPEN, Action, Capacity, next_status
 from civicgrid.catalogue.models import Item
 from civicgrid.org.models import Building, Unit
 from civicgrid.org.phones import normalise_phone
@@ -198,7 +204,7 @@ def case_merge(*, case: Case, actor: User, into: Case) -> Case:
     ensure_allowed(case=case, actor=actor, action=Action.MERGE)
     if into.pk == case.pk:
         raise InvalidInput("into", _("不能合并到自身"))
-    if into.status in {"merged", "rejected", "withdrawn"}:
+    if into.status not in OPEN:
         raise InvalidInput("into", _("目标诉求已结束，不能合并"))
     record(
         case=case,
@@ -228,4 +234,5 @@ def case_withdraw(*, case: Case, actor: User | None, reason: str) -> Case:
         closed_at=moment,
     )
     case.assignments.filter(active=True).update(active=False, status=AssignmentStatus.ENDED, ended_at=moment)
+    lapse_pending_extensions(case=case)
     return case
