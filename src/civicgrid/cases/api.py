@@ -88,7 +88,7 @@ def create_case(request: HttpRequest, payload: s.CaseIn) -> Status[s.CaseOut]:
     key = request.headers.get("Idempotency-Key", "").strip()
     if key:
         if len(key) > 128:
-            raise InvalidInput("Idempotency-Key", _("长度不能超过 128"))
+            raise InvalidInput("Idempotency-Key", _("长度不能超过 %(max)s") % {"max": 128})
         fingerprint = services.request_fingerprint(payload.model_dump())
         case, _created = services.case_create_idempotent(
             actor=user, new=new, key=key, fingerprint=fingerprint

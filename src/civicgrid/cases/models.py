@@ -125,7 +125,7 @@ class AssignmentRole(models.TextChoices):
 
 class AssignmentStatus(models.TextChoices):
     PENDING = "pending", _("待签收")  # given to the unit; it has not reported in yet
-    ACKNOWLEDGED = "acknowledged", _("办理中")  # the unit reported in (报到) and works on it
+    ACKNOWLEDGED = "acknowledged", _("已签收")  # the unit reported in (报到) and works on it
     RESOLVED = "resolved", _("已办结")  # the lead reported the outcome
     RETURNED = "returned", _("已退单")  # the unit said "not ours"
     ESCALATED = "escalated", _("已提级")  # handed one level up
