@@ -68,13 +68,14 @@ def ensure_allowed(*, case: Case, actor: User | None, action: Action) -> frozens
 
     The system (actor None) may take any action the state allows.
     """
-    caps = frozenset() if actor is None else capacities(case=case, user=actor)
+    assignments = active_assignments(case=case)
+    caps = frozenset() if actor is None else capacities(case=case, user=actor, assignments=assignments)
     if actor is not None and not may(action, caps):
         raise NotPermitted(action)
     _ensure_state(case=case, action=action)
     if actor is not None and not may_in(action, case.status, caps):
         raise NotPermitted(action)
-    problem = state_problem(case=case, action=action, caps=caps, actor=actor)
+    problem = state_problem(case=case, action=action, caps=caps, actor=actor, assignments=assignments)
     if problem is not None:
         raise TransitionNotAllowed(action, problem)
     return caps
@@ -85,10 +86,16 @@ def _ensure_state(*, case: Case, action: Action) -> None:
         raise TransitionNotAllowed(action, f"not allowed from {case.status}")
 
 
-def allowed_actions(*, case: Case, user: User) -> list[str]:
+def allowed_actions(
+    *,
+    case: Case,
+    user: User,
+    assignments: list[Assignment] | None = None,
+    caps: frozenset[Capacity] | None = None,
+) -> list[str]:
     """The actions `user` may take on `case` now, in the table's order."""
-    assignments = active_assignments(case=case)
-    caps = capacities(case=case, user=user, assignments=assignments)
+    assignments = active_assignments(case=case) if assignments is None else assignments
+    caps = capacities(case=case, user=user, assignments=assignments) if caps is None else caps
     allowed: list[str] = []
     for action in USER_ACTIONS:
         if not (can_start(action, case.status) and may_in(action, case.status, caps)):

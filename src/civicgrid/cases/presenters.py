@@ -63,7 +63,9 @@ def event_out(event: Event) -> EventOut:
 
 def case_detail(*, case: Case, user: User, show_tracking_code: bool = False) -> CaseOut:
     """The whole case for `user`: assignments, deadlines, their allowed actions and the timeline."""
-    caps = capacities(case=case, user=user)
+    assignments = case_assignments(case=case)
+    current = [a for a in assignments if a.active]
+    caps = capacities(case=case, user=user, assignments=current)
     summary = case_summary(case).model_dump()
     return CaseOut(
         **summary,
@@ -84,8 +86,8 @@ def case_detail(*, case: Case, user: User, show_tracking_code: bool = False) -> 
                 resolve_by=a.resolve_by,
                 acknowledged_at=a.acknowledged_at,
             )
-            for a in case_assignments(case=case)
+            for a in assignments
         ],
-        allowed_actions=allowed_actions(case=case, user=user),
+        allowed_actions=allowed_actions(case=case, user=user, assignments=current, caps=caps),
         events=[event_out(e) for e in case_timeline(case=case)],
     )
