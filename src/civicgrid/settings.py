@@ -32,6 +32,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
+    "django_ratelimit",
+    "ninja",  # serves the API docs' JavaScript from our own static files, not a CDN
     "civicgrid.org",
     "civicgrid.accounts",
     "civicgrid.catalogue",
@@ -49,6 +53,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "civicgrid.urls"
@@ -58,7 +70,7 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -105,9 +117,65 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("CIVICGRID_MEDIA_ROOT", DATA_DIR / "media")
 
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# Staff sessions end after this many idle seconds: every request pushes the expiry forward.
+SESSION_COOKIE_AGE = env_int("CIVICGRID_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/home/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# Content-Security-Policy: our pages load scripts, styles and images from ourselves only and run
+# no inline script. Map tiles (a configurable URL) are added by the pages that need them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+    # The Django admin still carries a few inline scripts of its own.
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+}
+
+# Login lockout (django-axes): after N failures, the user name and the address are each locked.
+AXES_FAILURE_LIMIT = env_int("CIVICGRID_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = env_int("CIVICGRID_LOGIN_LOCKOUT_MINUTES", 10) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env_int("CIVICGRID_PROXY_COUNT", 0) or None
+
+# Uploads: what a photo, a voice recording and a document may weigh (bytes).
+UPLOAD_MAX_PHOTO = env_int("CIVICGRID_UPLOAD_MAX_PHOTO_MB", 10) * 1024 * 1024
+UPLOAD_MAX_VOICE = env_int("CIVICGRID_UPLOAD_MAX_VOICE_MB", 5) * 1024 * 1024
+UPLOAD_MAX_DOCUMENT = env_int("CIVICGRID_UPLOAD_MAX_DOCUMENT_MB", 10) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Cache: Redis when REDIS_URL is set (required with more than one process: rate limits and
+# lockouts must be shared); otherwise memory, which is right for one process only.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process: its local cache is all there is to share (make demo, tests).
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Public pages (QR report, tracking): submissions per client address.
+PUBLIC_REPORT_RATE = env_str("CIVICGRID_PUBLIC_REPORT_RATE", "10/h")
+RATELIMIT_VIEW = "civicgrid.intake.views.public.rate_limited"
 
 LOGGING = {
     "version": 1,

@@ -14,9 +14,14 @@ admin.site.site_title = _("网格全响应平台")
 admin.site.index_title = _("系统设置")
 
 urlpatterns = [
-    # Until the staff console exists, the front door is the administration site.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The front door sends each signed-in person to their own workspace.
+    path("", RedirectView.as_view(url="/home/", permanent=False)),
+    path("", include("civicgrid.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("open311/v2/", include("civicgrid.intake.open311_urls")),
+    path("", include("civicgrid.intake.urls_public")),
+    path("m/", include("civicgrid.intake.urls_mobile")),
+    path("console/", include("civicgrid.intake.urls_console")),
+    path("console/setup/", include("civicgrid.ops.urls_setup")),
 ]

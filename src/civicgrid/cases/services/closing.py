@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -19,8 +21,10 @@ from civicgrid.cases.models import (
 from civicgrid.cases.policy import ensure_allowed
 from civicgrid.cases.selectors import last_resolution_seq
 from civicgrid.cases.services._core import record, required
+from civicgrid.cases.services.attachments import attachments_add, files_kept_only_on_success
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import Action, Capacity, evaluate_target, next_status
+from civicgrid.cases.uploads import CleanUpload
 
 
 @transaction.atomic
@@ -125,10 +129,12 @@ def case_supervise(*, case: Case, actor: User | None, note: str) -> Case:
     return case
 
 
-@transaction.atomic
-def case_note(*, case: Case, actor: User, text: str) -> Case:
-    """An internal note on the timeline; the public tracking page never shows it."""
-    ensure_allowed(case=case, actor=actor, action=Action.NOTE)
-    text = required(text, "text")
-    record(case=case, action=Action.NOTE, actor=actor, note=text, public=False)
+def case_note(*, case: Case, actor: User, text: str, attachments: Sequence[CleanUpload] = ()) -> Case:
+    """An internal note on the timeline (photos of a visit may go with it); never shown to the public."""
+    written: list[str] = []
+    with files_kept_only_on_success(written), transaction.atomic():
+        ensure_allowed(case=case, actor=actor, action=Action.NOTE)
+        text = required(text, "text")
+        event = record(case=case, action=Action.NOTE, actor=actor, note=text, public=False)
+        attachments_add(case=case, event=event, actor=actor, uploads=attachments, written=written)
     return case

@@ -16,8 +16,10 @@ from civicgrid.cases.models import Assignment, AssignmentRole, AssignmentStatus,
 from civicgrid.cases.policy import ensure_allowed, escalation_target, pending_assignments_for
 from civicgrid.cases.selectors import active_assignments, lead_assignment, pending_extension
 from civicgrid.cases.services._core import lapse_pending_extensions, record, required
+from civicgrid.cases.services.attachments import attachments_add, files_kept_only_on_success
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import Action, acknowledge_target, next_status
+from civicgrid.cases.uploads import CleanUpload
 from civicgrid.org.models import Unit
 from civicgrid.org.selectors import district_of
 
@@ -251,16 +253,23 @@ def case_summon(*, case: Case, actor: User, units: Sequence[Unit], note: str = "
     return case
 
 
-@transaction.atomic
-def case_resolve(*, case: Case, actor: User, result: str) -> Case:
-    """Report the outcome (办结). From 'accepted' this is the grid worker's on-the-spot handling."""
+def case_resolve(*, case: Case, actor: User, result: str, attachments: Sequence[CleanUpload] = ()) -> Case:
+    """Report the outcome (办结), with after-photos. From 'accepted' this is on-the-spot handling."""
+    written: list[str] = []
+    with files_kept_only_on_success(written), transaction.atomic():
+        return _resolve(case=case, actor=actor, result=result, attachments=attachments, written=written)
+
+
+def _resolve(
+    *, case: Case, actor: User, result: str, attachments: Sequence[CleanUpload], written: list[str]
+) -> Case:
     ensure_allowed(case=case, actor=actor, action=Action.RESOLVE)
     result = required(result, "result")
     moment = clock.now()
     on_the_spot = case.status == "accepted"
     lead = lead_assignment(case=case)
     unit = case.place if on_the_spot else (lead.unit if lead else None)
-    record(
+    event = record(
         case=case,
         action=Action.RESOLVE,
         actor=actor,
@@ -282,4 +291,5 @@ def case_resolve(*, case: Case, actor: User, result: str) -> Case:
         finished["acknowledged_at"] = moment
     case.assignments.filter(active=True, role=AssignmentRole.LEAD).update(**finished)
     lapse_pending_extensions(case=case)
+    attachments_add(case=case, event=event, actor=actor, uploads=attachments, written=written)
     return case

@@ -23,8 +23,10 @@ from civicgrid.cases.services._core import (
     record,
     required,
 )
+from civicgrid.cases.services.attachments import attachments_add, files_kept_only_on_success
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import OPEN, Action, Capacity, next_status
+from civicgrid.cases.uploads import CleanUpload
 from civicgrid.catalogue.models import Item
 from civicgrid.org.models import Building, Unit
 from civicgrid.org.phones import normalise_phone
@@ -57,6 +59,7 @@ class NewCase:
     lon: float | None = None
     proactive: bool = False
     reporter: Reporter = Reporter()
+    attachments: tuple[CleanUpload, ...] = ()
 
 
 class IdempotencyMismatch(Exception):
@@ -91,9 +94,14 @@ def _validate(new: NewCase) -> None:
         raise InvalidInput("lat", _("经纬度超出范围"))
 
 
-@transaction.atomic
 def case_create(*, actor: User | None, new: NewCase) -> Case:
-    """Register a new case (status submitted) with its 'create' event."""
+    """Register a new case (status submitted) with its 'create' event and the reporter's files."""
+    written: list[str] = []
+    with files_kept_only_on_success(written), transaction.atomic():
+        return _create(actor=actor, new=new, written=written)
+
+
+def _create(*, actor: User | None, new: NewCase, written: list[str]) -> Case:
     _validate(new)
     place = _validated_place(new)
     moment = clock.now()
@@ -121,7 +129,8 @@ def case_create(*, actor: User | None, new: NewCase) -> Case:
         created_at=moment,
         last_seq=1,
     )
-    first_event(case=case, actor=actor, unit=None, at=moment, data={"channel": new.channel})
+    event = first_event(case=case, actor=actor, unit=None, at=moment, data={"channel": new.channel})
+    attachments_add(case=case, event=event, actor=actor, uploads=new.attachments, written=written)
     return case
 
 

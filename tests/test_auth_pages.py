@@ -1,0 +1,46 @@
+"""Signing in: the login page, lockout after repeated failures, and each person's starting page."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from civicgrid.accounts.models import User
+
+
+def test_it_serves_the_login_page_with_a_strict_content_security_policy(db: None) -> None:
+    response = Client().get("/login/")
+
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+def test_it_locks_a_user_out_after_five_failed_logins(centre: User) -> None:
+    client = Client()
+    for _ in range(5):
+        client.post("/login/", {"username": "zhou", "password": "wrong"})
+
+    locked = client.post("/login/", {"username": "zhou", "password": "pw-for-tests-1"})
+
+    assert locked.status_code == 429
+    assert "已被暂时锁定" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_signs_in_with_the_right_password(centre: User) -> None:
+    client = Client()
+
+    response = client.post("/login/", {"username": "zhou", "password": "pw-for-tests-1"})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(centre.pk)
+
+
+def test_it_signs_out_only_by_post(centre: User) -> None:
+    client = Client()
+    client.force_login(centre)
+
+    assert client.get("/logout/").status_code == 405
+    client.post("/logout/")
+
+    assert "_auth_user_id" not in client.session
