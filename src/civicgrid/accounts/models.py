@@ -16,6 +16,8 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    # Shown on the public card of a grid worker (三公开), so residents know who to call.
+    photo = models.ImageField(_("照片"), upload_to="people/", blank=True)
 
     class Meta:
         verbose_name = _("用户")
@@ -47,6 +49,8 @@ class Post(models.Model):
     unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="posts")
     role = models.CharField(_("岗位"), max_length=20, choices=Role.choices)
     active = models.BooleanField(_("在岗"), default=True)
+    # The services this post-holder offers residents, shown on their public card (三公开).
+    duties = models.TextField(_("服务事项"), blank=True)
 
     class Meta:
         verbose_name = _("岗位")
