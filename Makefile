@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: install demo test lint typecheck migrations-check test-sqlite test-postgres bench clean
+.PHONY: install browsers demo test lint typecheck migrations-check test-sqlite test-postgres bench clean
 
 $(BIN)/civicgrid: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "CivicGrid needs Python >= 3.11 (python3.11, python3.12 or python3.13 on PATH)"; exit 1; }
@@ -17,6 +17,9 @@ $(BIN)/civicgrid: pyproject.toml
 	@touch $@
 
 install: $(BIN)/civicgrid ## create .venv and install the package with dev extras
+
+browsers: ## Debian's chromium for the browser tests (installed when missing and run as root)
+	@bash scripts/ensure-chromium.sh
 
 demo: install ## migrate a SQLite database, load the demo district, serve web + worker
 	DEBUG=true $(BIN)/civicgrid migrate --noinput
@@ -35,10 +38,10 @@ typecheck: install
 migrations-check: install
 	SECRET_KEY=check DATABASE_URL=sqlite:///:memory: $(BIN)/civicgrid makemigrations --check --dry-run
 
-test-sqlite: install
+test-sqlite: install browsers
 	$(BIN)/pytest
 
-test-postgres: install
+test-postgres: install browsers
 	@if $(BIN)/python scripts/db_ready.py "$(TEST_DATABASE_URL)"; then \
 		DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest; \
 	elif [ "$${CI:-}" = "true" ]; then \
