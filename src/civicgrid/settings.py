@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Turns a blocked rate limit into settings.RATELIMIT_VIEW (a 429 page) instead of a 403.
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -119,8 +121,10 @@ MEDIA_ROOT = env_path("CIVICGRID_MEDIA_ROOT", DATA_DIR / "media")
 
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Cookies only over HTTPS unless DEBUG; an intranet served over plain HTTP must say so explicitly.
+SECURE_COOKIES = env_bool("CIVICGRID_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 # Staff sessions end after this many idle seconds: every request pushes the expiry forward.
 SESSION_COOKIE_AGE = env_int("CIVICGRID_SESSION_IDLE_MINUTES", 30) * 60

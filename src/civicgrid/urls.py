@@ -16,6 +16,7 @@ admin.site.index_title = _("系统设置")
 urlpatterns = [
     # The front door sends each signed-in person to their own workspace.
     path("", RedirectView.as_view(url="/home/", permanent=False)),
+    path("favicon.ico", RedirectView.as_view(url="/static/civicgrid/favicon.svg", permanent=True)),
     path("", include("civicgrid.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
