@@ -18,7 +18,10 @@ class PostInline(admin.TabularInline[Post, User]):
 class UserAdmin(BaseUserAdmin[User]):
     list_display = ["username", "display_name", "phone", "is_staff", "is_active"]
     search_fields = ["username", "display_name", "phone"]
-    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("CivicGrid", {"fields": ("display_name", "phone", "photo")}))
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("CivicGrid", {"fields": ("display_name", "phone", "photo")}),
+    )
     inlines = [PostInline]
 
 
