@@ -23,6 +23,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    "--lang=zh-CN",
 ]
 
 

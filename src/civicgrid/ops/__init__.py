@@ -1,1 +1,1 @@
-"""Operations: the worker loop and the demo district loader."""
+"""Operations: the worker loop, the demo loader, setup spreadsheets and QR sign sheets."""

@@ -1,4 +1,4 @@
-"""App config of `ops` (no models)."""
+"""App config of `ops`."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
