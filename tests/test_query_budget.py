@@ -19,7 +19,7 @@ def test_it_creates_a_case_within_its_query_budget(town: Town, integrator: User)
         response = client.post("/api/v1/cases", data=body, content_type="application/json")
 
     assert response.status_code == 201
-    assert len(queries) <= 15, [q["sql"][:80] for q in queries]
+    assert len(queries) <= 11, [q["sql"][:80] for q in queries]
 
 
 def test_it_lists_cases_in_a_constant_number_of_queries(new_case: CaseMaker, centre: User) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from civicgrid import clock
 from civicgrid.accounts.models import User
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput
-from civicgrid.cases.models import Case, DailyCounter, Event, ExtensionRequest
+from civicgrid.cases.models import Case, Event, ExtensionRequest
 from civicgrid.cases.signals import case_changed
 from civicgrid.cases.states import Action, Status
 from civicgrid.org.models import Unit
@@ -64,19 +64,21 @@ def record(
     return event
 
 
+# One statement both creates the day's row and bumps it, holding its lock for as short a time as
+# possible (SQLite ≥ 3.35 and PostgreSQL both speak this upsert with RETURNING).
+_BUMP_COUNTER = (
+    "INSERT INTO cases_dailycounter (day, value) VALUES (%s, 1) "
+    "ON CONFLICT (day) DO UPDATE SET value = cases_dailycounter.value + 1 RETURNING value"
+)
+
+
 def next_case_number(*, day: datetime) -> str:
     """'20261124-000123': the day's counter, incremented under the row's write lock."""
     local_day = timezone.localtime(day).date()
-    bumped = DailyCounter.objects.filter(day=local_day).update(value=F("value") + 1)
-    if not bumped:
-        try:
-            with transaction.atomic():
-                DailyCounter.objects.create(day=local_day, value=1)
-        except IntegrityError:
-            # Another request created today's counter first; take the next number from it.
-            DailyCounter.objects.filter(day=local_day).update(value=F("value") + 1)
-    value = DailyCounter.objects.filter(day=local_day).values_list("value", flat=True).get()
-    return f"{local_day:%Y%m%d}-{value:06d}"
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_COUNTER, [connection.ops.adapt_datefield_value(local_day)])
+        (value,) = cursor.fetchone()
+    return f"{local_day:%Y%m%d}-{int(value):06d}"
 
 
 def first_event(
