@@ -7,6 +7,11 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
 from civicgrid.settings import *  # noqa: F403
+from civicgrid.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="civicgrid-test-media-"))
+
+# Live-server and threaded tests must not keep connections open past a request: PostgreSQL
+# refuses to drop the test database while any session still holds it.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
