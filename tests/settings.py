@@ -12,6 +12,5 @@ from civicgrid.settings import DATABASES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="civicgrid-test-media-"))
 
-# Live-server and threaded tests must not keep connections open past a request: PostgreSQL
-# refuses to drop the test database while any session still holds it.
+# Threaded tests (live server, races) should not keep connections open past a request.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
