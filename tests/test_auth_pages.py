@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time_machine
 from django.test import Client
 
 from civicgrid.accounts.models import User
@@ -44,3 +45,19 @@ def test_it_signs_out_only_by_post(centre: User) -> None:
     client.post("/logout/")
 
     assert "_auth_user_id" not in client.session
+
+
+def test_it_ends_a_staff_session_after_thirty_idle_minutes(centre: User) -> None:
+    client = Client()
+    with time_machine.travel("2026-11-02 09:00 +0800", tick=False):
+        client.post("/login/", {"username": "zhou", "password": "pw-for-tests-1"})
+    with time_machine.travel("2026-11-02 09:25 +0800", tick=False):
+        assert client.get("/console/").status_code == 200  # active: the expiry moves forward
+
+    with time_machine.travel("2026-11-02 09:54 +0800", tick=False):
+        still_in = client.get("/console/")
+    with time_machine.travel("2026-11-02 10:25 +0800", tick=False):
+        idle_too_long = client.get("/console/")
+
+    assert still_in.status_code == 200
+    assert idle_too_long.status_code == 302 and "/login/" in idle_too_long.url  # type: ignore[attr-defined]
