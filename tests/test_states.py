@@ -7,6 +7,7 @@ import pytest
 from civicgrid.cases.states import (
     PERMISSIONS,
     PERMISSIONS_IN,
+    SYSTEM_ACTIONS,
     TRANSITIONS,
     USER_ACTIONS,
     Action,
@@ -26,7 +27,7 @@ C = Capacity
 WITH_UNIT = {S.DISPATCHED, S.IN_PROGRESS}
 ENDED = (S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN)
 ALL_STATUSES = tuple(Status)
-ACTIONS = tuple(a for a in Action if a != Action.CREATE)
+ACTIONS = tuple(a for a in Action if a not in SYSTEM_ACTIONS)
 
 # action -> (the statuses it may start from, the status it leads to; None keeps the status).
 # Written out by hand from DESIGN.md §3, never computed from TRANSITIONS.
@@ -99,6 +100,11 @@ def pair_id(action: Action, status: Status) -> str:
 def test_it_lists_every_user_action_in_the_table() -> None:
     assert set(USER_ACTIONS) == set(EXPECTED) == set(ACTIONS)
     assert Action.CREATE not in TRANSITIONS
+
+
+def test_it_keeps_the_clocks_actions_out_of_users_reach() -> None:
+    assert {Action.CREATE, Action.WARN, Action.CALLBACK_DUE} <= SYSTEM_ACTIONS
+    assert not SYSTEM_ACTIONS & set(USER_ACTIONS)
 
 
 @pytest.mark.parametrize(("action", "status"), ALLOWED_PAIRS, ids=[pair_id(*p) for p in ALLOWED_PAIRS])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -51,6 +52,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_json(name: str, default: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """A JSON object of objects of numbers, e.g. per-level overrides {"1": {"warn_share": 0.5}}."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be JSON, not {raw!r}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(inner, dict) and all(isinstance(n, int | float) for n in inner.values())
+        for inner in value.values()
+    ):
+        raise ConfigError(
+            f'{name} must be an object of objects of numbers, e.g. {{"1": {{"warn_share": 0.5}}}}'
+        )
+    return value
 
 
 def env_path(name: str, default: Path) -> Path:

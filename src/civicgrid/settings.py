@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from civicgrid.env import ConfigError, env_bool, env_int, env_list, env_path, env_str
+from civicgrid.env import ConfigError, env_bool, env_float, env_int, env_json, env_list, env_path, env_str
 
 # Lets admin classes be written ModelAdmin[Unit] at run time, as the type checker wants them.
 django_stubs_ext.monkeypatch()
@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "civicgrid.catalogue",
     "civicgrid.cases",
     "civicgrid.intake",
+    "civicgrid.notify",
     "civicgrid.ops",
 ]
 
@@ -201,3 +202,49 @@ API_PAGE_SIZE = env_int("CIVICGRID_API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("CIVICGRID_API_MAX_PAGE_SIZE", 200)
 # The worker sleeps this many seconds when no job found work.
 WORKER_IDLE_SECONDS = env_int("CIVICGRID_WORKER_IDLE_SECONDS", 5)
+
+# The address residents reach the site at: links in SMS messages and on printed QR signs.
+PUBLIC_URL = env_str("CIVICGRID_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
+# The clock (issue "deadlines at work"): thresholds of the worker's deadline rules. Each may be
+# overridden per catalogue level in CLOCK_BY_LEVEL (level 1 = the most serious items).
+CLOCK = {
+    # 预警 when this share of a response or resolution time has passed.
+    "warn_share": env_float("CIVICGRID_WARN_SHARE", 0.75),
+    # A unit silent this long past its response deadline shows as 未报到 in the dispatcher's queue.
+    "not_reported_after_hours": env_float("CIVICGRID_NOT_REPORTED_AFTER_HOURS", 4),
+    # An overdue case escalates to the parent area unit after this many more working days…
+    "escalate_after_working_days": env_int("CIVICGRID_ESCALATE_AFTER_WORKING_DAYS", 1),
+    # …or, when set (> 0), after this many clock hours instead.
+    "escalate_after_hours": env_float("CIVICGRID_ESCALATE_AFTER_HOURS", 0),
+    # An extension request waiting longer than this reminds its approver.
+    "extension_remind_hours": env_float("CIVICGRID_EXTENSION_REMIND_HOURS", 24),
+    # A resolution still unrated after this many days enters the callback queue (回访).
+    "callback_after_days": env_float("CIVICGRID_CALLBACK_AFTER_DAYS", 3),
+}
+# Per catalogue level: {"1": {"escalate_after_hours": 4, "warn_share": 0.5}} — level-1 items
+# (emergencies) escalate within hours instead of a working day.
+CLOCK_BY_LEVEL: dict[str, dict[str, float]] = env_json(
+    "CIVICGRID_CLOCK_BY_LEVEL", {"1": {"escalate_after_hours": 4, "warn_share": 0.5}}
+)
+
+# Notifications: delivery retries back off exponentially from this many seconds, up to the cap,
+# and a message becomes dead (visible to admins) after the last attempt.
+DELIVERY_MAX_ATTEMPTS = env_int("CIVICGRID_DELIVERY_MAX_ATTEMPTS", 8)
+DELIVERY_BACKOFF_SECONDS = env_int("CIVICGRID_DELIVERY_BACKOFF_SECONDS", 30)
+DELIVERY_BACKOFF_MAX_SECONDS = env_int("CIVICGRID_DELIVERY_BACKOFF_MAX_SECONDS", 6 * 3600)
+DELIVERY_TIMEOUT_SECONDS = env_float("CIVICGRID_DELIVERY_TIMEOUT_SECONDS", 10)
+# SMS through an HTTP gateway; without a URL no SMS is written to the outbox.
+SMS_URL = env_str("CIVICGRID_SMS_URL")
+SMS_KEY = env_str("CIVICGRID_SMS_KEY")
+SMS_SECRET = env_str("CIVICGRID_SMS_SECRET")
+SMS_SIGN = env_str("CIVICGRID_SMS_SIGN", "网格全响应")
+# Staff notifications also go by e-mail to staff with an address (Django's e-mail backend).
+NOTIFY_EMAIL = env_bool("CIVICGRID_NOTIFY_EMAIL", False)
+EMAIL_BACKEND = env_str("CIVICGRID_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("CIVICGRID_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("CIVICGRID_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("CIVICGRID_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("CIVICGRID_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("CIVICGRID_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("CIVICGRID_EMAIL_FROM", "civicgrid@localhost")

@@ -39,6 +39,11 @@ class Channel(models.TextChoices):
     LEADER = "leader", _("领导交办")
 
 
+class Supervision(models.TextChoices):
+    YELLOW = "yellow", _("黄色督办")
+    RED = "red", _("红色督办")
+
+
 class Case(models.Model):
     """One request or found problem, from intake to archive; its fields are a cache of its events."""
 
@@ -91,6 +96,12 @@ class Case(models.Model):
     resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
     supervised_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    # 督办 colour: yellow when opened (by hand or by the clock when overdue), red once escalated.
+    supervision = models.CharField(_("督办等级"), max_length=8, choices=Supervision.choices, blank=True)
+    # Set by the clock when the latest resolution stayed unrated: the operators' callback queue (回访).
+    callback_requested_at = models.DateTimeField(_("待回访时间"), null=True, blank=True)
+    # Set by a dissatisfied rating: the supervisor decides whether to reopen (重办审核).
+    review_requested_at = models.DateTimeField(_("待重办审核时间"), null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", verbose_name=_("合并至"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -148,6 +159,9 @@ class Assignment(models.Model):
     respond_by = models.DateTimeField(_("响应时限"))
     resolve_by = models.DateTimeField(_("办结时限"))
     acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    # Set by the clock when the unit stayed silent past its response deadline and the grace after it:
+    # the dispatcher's queue shows the assignment as 未报到.
+    unreported_at = models.DateTimeField(_("未报到时间"), null=True, blank=True)
     ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
@@ -163,6 +177,55 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.number} → {self.unit.name} ({self.role})"
+
+
+class Timer(models.Model):
+    """Something the clock must do at a moment; planned from the case's deadlines, fired once."""
+
+    class Rule(models.TextChoices):
+        RESPONSE_WARNING = "response_warning", _("响应预警")  # a share of the response time has passed
+        RESPONSE_OVERDUE = "response_overdue", _("超时未签收")  # response deadline passed, not reported in
+        NOT_REPORTED = "not_reported", _("未报到")  # and a further grace passed: flag it for the dispatcher
+        RESOLUTION_WARNING = "resolution_warning", _("办结预警")  # a share of the resolution time passed
+        OVERDUE = "overdue", _("超期督办")  # resolution deadline passed: open a yellow supervision
+        ESCALATION = "escalation", _("超期提级")  # still overdue later: escalate to the parent area (red)
+        EXTENSION_REMINDER = "extension_reminder", _("延期审批提醒")  # a request waits too long
+        RATING_REQUEST = "rating_request", _("邀请评价")  # just resolved: ask the reporter to rate
+        CALLBACK = "callback", _("转回访")  # still unrated: into the operators' callback queue
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timers")
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="timers"
+    )
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("计时器")
+        verbose_name_plural = _("计时器")
+        constraints = [
+            # Each rule fires once per deadline: a moved deadline (extension, reopen) plans a new one.
+            models.UniqueConstraint(
+                fields=["assignment", "rule", "due_at"],
+                name="timer_once_per_assignment",
+                condition=models.Q(assignment__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["case", "rule", "due_at"],
+                name="timer_once_per_case",
+                condition=models.Q(assignment__isnull=True),
+            ),
+        ]
+        indexes = [
+            # Serves the sweep: unfired timers by due time (a small partial index, whatever the backlog).
+            models.Index(
+                fields=["due_at"], name="timer_pending_idx", condition=models.Q(fired_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.rule} @ {self.due_at:%Y-%m-%d %H:%M}"
 
 
 class Event(models.Model):

@@ -43,6 +43,12 @@ class Action(StrEnum):
     NOTE = "note"
     # Recorded by the system, never requested by a user.
     CREATE = "create"
+    WARN = "warn"  # 预警: a share of a response or resolution time has passed
+    RESPONSE_OVERDUE = "response_overdue"  # a unit did not report in by its response deadline
+    NOT_REPORTED = "not_reported"  # …and stayed silent past the grace: 未报到 for the dispatcher
+    REMIND = "remind"  # an extension request waits too long for its approver
+    RATING_REQUEST = "rating_request"  # the reporter is invited to rate the resolution
+    CALLBACK_DUE = "callback_due"  # unrated for too long: into the operators' callback queue (回访)
 
 
 class Capacity(StrEnum):
@@ -120,6 +126,8 @@ PERMISSIONS_IN: dict[tuple[Action, Status], frozenset[Capacity]] = {
 }
 
 USER_ACTIONS: tuple[Action, ...] = tuple(TRANSITIONS)
+# Written only by the system (the intake itself and the clock); no user may request them.
+SYSTEM_ACTIONS: frozenset[Action] = frozenset(Action) - frozenset(TRANSITIONS)
 
 
 class TransitionNotAllowed(Exception):

@@ -14,7 +14,7 @@ from civicgrid import clock
 from civicgrid.accounts.models import User
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput
 from civicgrid.cases.models import Case, Event, ExtensionRequest
-from civicgrid.cases.signals import case_changed
+from civicgrid.cases.signals import case_changed, event_recorded
 from civicgrid.cases.states import Action, Status
 from civicgrid.org.models import Unit
 
@@ -60,7 +60,7 @@ def record(
         public=public,
         at=moment,
     )
-    transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case.pk, event_id=event.pk))
+    _announce(case=case, event=event)
     return event
 
 
@@ -96,8 +96,14 @@ def first_event(
         data=data,
         at=at,
     )
-    transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case.pk, event_id=event.pk))
+    _announce(case=case, event=event)
     return event
+
+
+def _announce(*, case: Case, event: Event) -> None:
+    """Outbox rows are written now, in the change's transaction; other effects wait for the commit."""
+    event_recorded.send(sender=Event, case=case, event=event)
+    transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case.pk, event_id=event.pk))
 
 
 def required(value: str, field: str) -> str:

@@ -1,0 +1,1 @@
+"""Notifications: an outbox written with each change, delivered by the worker through transports."""
