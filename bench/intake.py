@@ -23,6 +23,7 @@ import platform
 import re
 import resource
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -291,8 +292,6 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_freeport(args: argparse.Namespace) -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         print(sock.getsockname()[1])
@@ -332,6 +331,32 @@ class ClientLog:
     errors: Counter[str] = field(default_factory=Counter)
 
 
+def raw_request(*, host: str, token: str, body: bytes, key: str | None) -> bytes:
+    """The bytes of one POST, as any HTTP/1.1 client sends them (`Connection: close`: sync
+    gunicorn workers close after every answer anyway)."""
+    head = (
+        f"POST {API_PATH} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: civicgrid-bench\r\n"
+        f"Accept: */*\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+        + (f"Idempotency-Key: {key}\r\n" if key else "")
+        + "\r\n"
+    )
+    return head.encode() + body
+
+
+def socket_post(address: tuple[str, int], request: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Send one request on a new connection and read the answer to the end: (status, answer)."""
+    with socket.create_connection(address, timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    if not answer.startswith(b"HTTP/1."):
+        raise OSError(f"not an HTTP answer: {answer[:40]!r}")
+    return int(answer[9:12]), answer
+
+
 def client_loop(
     *,
     index: int,
@@ -342,8 +367,21 @@ def client_loop(
     stop_at: float,
     idempotency: bool,
     log: ClientLog,
+    transport: str = "socket",
 ) -> None:
     """Send the next request as soon as the previous answer is in, until stop_at (closed loop)."""
+    if transport == "socket":
+        socket_loop(
+            index=index,
+            base_url=base_url,
+            token=token,
+            bodies=bodies,
+            start_at=start_at,
+            stop_at=stop_at,
+            idempotency=idempotency,
+            log=log,
+        )
+        return
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     with httpx.Client(base_url=base_url, headers=headers, timeout=30.0, limits=limits) as client:
@@ -367,6 +405,50 @@ def client_loop(
             ended = time.perf_counter()
             log.samples.append((ended, ended - began, status))
             n += 1
+
+
+def socket_loop(
+    *,
+    index: int,
+    base_url: str,
+    token: str,
+    bodies: list[bytes],
+    start_at: float,
+    stop_at: float,
+    idempotency: bool,
+    log: ClientLog,
+) -> None:
+    """client_loop over plain sockets: a connection per request, as httpx has with sync workers,
+    for a fraction of httpx's CPU (the generator shares the machine's cores with the server)."""
+    parts = urlsplit(base_url)
+    address = (parts.hostname or "127.0.0.1", parts.port or 80)
+    host = parts.netloc
+    prepared = [raw_request(host=host, token=token, body=body, key=None) for body in bodies]
+    delay = start_at - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
+    n = index
+    while True:
+        began = time.perf_counter()
+        if began >= stop_at:
+            return
+        body = bodies[n % len(bodies)]
+        request = (
+            raw_request(host=host, token=token, body=body, key=f"bench-{index}-{n}")
+            if idempotency
+            else prepared[n % len(prepared)]
+        )
+        try:
+            status, answer = socket_post(address, request)
+            if status != 201:
+                text = answer.partition(b"\r\n\r\n")[2].decode(errors="replace")
+                log.errors[f"HTTP {status}: {text[:200]}"] += 1
+        except OSError as error:
+            status = -1
+            log.errors[f"{type(error).__name__}: {error}"[:200]] += 1
+        ended = time.perf_counter()
+        log.samples.append((ended, ended - began, status))
+        n += 1
 
 
 def wait_until_ready(base_url: str, server_pid: int | None, timeout: float = 60.0) -> float:
@@ -450,6 +532,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                 "stop_at": window_end,
                 "idempotency": args.idempotency,
                 "log": logs[i],
+                "transport": args.transport,
             },
             daemon=True,
         )
@@ -486,6 +569,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             stop_at=solo_start + args.solo,
             idempotency=args.idempotency,
             log=solo,
+            transport=args.transport,
         )
     solo_ok = [latency for _at, latency, status in solo.samples if status == 201]
 
@@ -505,6 +589,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "idempotency_key": args.idempotency,
+            "client": args.transport,
             "server": {
                 "app": args.app,
                 "workers": args.workers,
@@ -547,27 +632,27 @@ def cmd_load(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # finish: integrity check, the raw SQL ceiling, the report
 
-BUMP_COUNTER = "UPDATE cases_dailycounter SET value = value + 1 WHERE day = %s"
-CREATE_COUNTER = (
+# As next_case_number: one statement creates the day's row or bumps it, and returns the value.
+BUMP_COUNTER = (
     "INSERT INTO cases_dailycounter (day, value) VALUES (%s, 1) "
-    "ON CONFLICT (day) DO UPDATE SET value = cases_dailycounter.value + 1"
+    "ON CONFLICT (day) DO UPDATE SET value = cases_dailycounter.value + 1 RETURNING value"
 )
-READ_COUNTER = "SELECT value FROM cases_dailycounter WHERE day = %s"
 INSERT_CASE = """
 INSERT INTO cases_case (
     number, tracking_code, kind, title, description, item_id, place_id, building_id, address,
     lat, lon, channel, proactive, reporter_name, reporter_phone, reporter_anonymous,
     reporter_confidential, status, owner_id, created_by_id, first_receiver_id, created_at,
-    accepted_at, respond_by, resolve_by, resolved_at, closed_at, supervised_at, merged_into_id,
-    version, last_seq
+    accepted_at, respond_by, resolve_by, resolved_at, closed_at, supervised_at, supervision,
+    callback_requested_at, review_requested_at, merged_into_id, version, last_seq
 ) VALUES (
     %s, %s, 'complaint', '占道经营', %s, %s, %s, %s, '基准路1号东侧',
     39.9405, 116.3701, 'hotline', false, '张三', %s, false,
     false, 'submitted', NULL, %s, %s, %s,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    0, 1
+    NULL, NULL, NULL, NULL, NULL, NULL, '',
+    NULL, NULL, NULL, 0, 1
 ) RETURNING id
 """
+SET_NUMBER = "UPDATE cases_case SET number = %s WHERE id = %s"
 INSERT_EVENT = """
 INSERT INTO cases_event (case_id, seq, action, actor_id, unit_id, from_status, to_status, note, data,
                          public, at)
@@ -576,23 +661,17 @@ VALUES (%s, 1, 'create', %s, NULL, '', 'submitted', '', %s, true, %s) RETURNING 
 
 
 def ceiling_transaction(conn: psycopg.Connection[Any], setup: dict[str, Any], n: int) -> None:
-    """What case_create writes, statement for statement: bump and read the day's counter, insert
-    the case, insert its 'create' event, commit (the counter row stays locked until the commit)."""
+    """What case_create writes, statement for statement: insert the case under a provisional
+    number, insert its 'create' event, bump the day's counter (one upsert that returns the value),
+    give the case its number, commit (the counter row stays locked from the bump to the commit)."""
     moment = datetime.now(UTC)
     day = local_day(moment)
     with conn.cursor() as cur:
-        cur.execute(BUMP_COUNTER, (day,))
-        if cur.rowcount == 0:
-            cur.execute(CREATE_COUNTER, (day,))
-        cur.execute(READ_COUNTER, (day,))
-        counter = cur.fetchone()
-        assert counter is not None
-        number = f"{day:%Y%m%d}-{counter[0]:06d}"
         tracking = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
         cur.execute(
             INSERT_CASE,
             (
-                number,
+                f"~{tracking}",
                 tracking,
                 f"{BUILDING} 门前有人占道摆摊，影响通行（基准 #{n % 256}）",
                 setup["item_id"],
@@ -607,6 +686,10 @@ def ceiling_transaction(conn: psycopg.Connection[Any], setup: dict[str, Any], n:
         created = cur.fetchone()
         assert created is not None
         cur.execute(INSERT_EVENT, (created[0], setup["user_id"], Jsonb({"channel": "hotline"}), moment))
+        cur.execute(BUMP_COUNTER, (day,))
+        counter = cur.fetchone()
+        assert counter is not None
+        cur.execute(SET_NUMBER, (f"{day:%Y%m%d}-{counter[0]:06d}", created[0]))
     conn.commit()
 
 
@@ -687,17 +770,19 @@ def integrity(db_url: str) -> dict[str, int]:
                    (SELECT count(*) FROM cases_case c
                      WHERE (SELECT count(*) FROM cases_event e WHERE e.case_id = c.id) <> 1),
                    (SELECT coalesce(sum(value), 0) FROM cases_dailycounter),
-                   (SELECT count(DISTINCT number) FROM cases_case)
+                   (SELECT count(DISTINCT number) FROM cases_case),
+                   (SELECT count(*) FROM cases_case WHERE number !~ '^[0-9]{8}-[0-9]{6}$')
             """
         ).fetchone()
     assert row is not None
-    cases, events, not_one, counted, numbers = (int(v) for v in row)
+    cases, events, not_one, counted, numbers, unnumbered = (int(v) for v in row)
     return {
         "cases": cases,
         "events": events,
         "cases_without_exactly_one_event": not_one,
         "counter_total": counted,
         "distinct_numbers": numbers,
+        "cases_without_a_number": unnumbered,
     }
 
 
@@ -751,6 +836,8 @@ def cmd_finish(args: argparse.Namespace) -> int:
         problems.append(f"{check['cases_without_exactly_one_event']} cases without exactly one event")
     if check["counter_total"] != check["cases"] or check["distinct_numbers"] != check["cases"]:
         problems.append(f"day counters total {check['counter_total']} for {check['cases']} cases")
+    if check["cases_without_a_number"]:
+        problems.append(f"{check['cases_without_a_number']} cases still hold a provisional number")
     print(
         f"integrity: {check['cases']} cases = {created} responses 201; events {check['events']}; "
         f"counter {check['counter_total']}: " + ("OK" if not problems else "FAILED: " + "; ".join(problems))
@@ -772,6 +859,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
         and after["events"] == after["cases"]
         and after["cases_without_exactly_one_event"] == 0
         and after["counter_total"] == after["cases"]
+        and after["cases_without_a_number"] == 0
     )
 
     api = load["api"]
@@ -857,7 +945,8 @@ def print_summary(report: dict[str, Any]) -> None:
         f"  server    gunicorn {server['app']}, {server['worker_class']} × {server['workers']} "
         f"workers{threads}, CONN_MAX_AGE {server['conn_max_age']}; PostgreSQL on the same machine",
         f"  load      {config['clients']} closed-loop clients, {config['duration_s']:g} s measured after "
-        f"{config['warmup_s']:g} s warm-up{', Idempotency-Key' if config['idempotency_key'] else ''}",
+        f"{config['warmup_s']:g} s warm-up{', Idempotency-Key' if config['idempotency_key'] else ''}"
+        f" ({config.get('client', 'httpx')} client)",
         f"  API       {api['cases_per_s']:>7} cases/s   {_latencies(api)}   "
         f"errors {api['errors_in_window']} of {api['requests_in_window']}",
     ]
@@ -929,6 +1018,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--solo", type=float, default=5.0, help="seconds of one client alone, afterwards")
     p.add_argument("--idempotency", action="store_true", help="send a fresh Idempotency-Key each time")
+    p.add_argument(
+        "--transport",
+        choices=["socket", "httpx"],
+        default="socket",
+        help="how the clients speak HTTP: plain sockets (light) or one httpx.Client each",
+    )
     p.add_argument("--server-pid", type=int, default=None, help="gunicorn master, for CPU accounting")
     p.add_argument("--db-url", default=None, help="the bench database, to sample lock waits")
     p.add_argument("--app", default=None, help="recorded in the report")

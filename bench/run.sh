@@ -11,6 +11,7 @@
 #   BENCH_CLIENTS         closed-loop clients (16)      BENCH_DURATION      measured seconds (20)
 #   BENCH_WARMUP          warm-up seconds (3)           BENCH_SOLO          seconds of 1 client after (5)
 #   BENCH_IDEMPOTENCY     1 = send a fresh Idempotency-Key with every request (0)
+#   BENCH_CLIENT          socket | httpx: how the clients speak HTTP (socket: the lightest)
 #   BENCH_CEILING_SECONDS seconds per ceiling run (5)   BENCH_CEILING_CONNECTIONS  (= workers × threads)
 #   BENCH_APP             the WSGI app gunicorn serves (civicgrid.wsgi:application), to try a variant
 set -euo pipefail
@@ -71,6 +72,7 @@ idempotency=()
 if [[ "${BENCH_IDEMPOTENCY:-0}" == 1 ]]; then idempotency=(--idempotency); fi
 "$PY" -m bench.intake load --url "http://127.0.0.1:$PORT" --setup "$OUT/setup.json" --out "$OUT/load.json" \
   --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" --solo "$SOLO" "${idempotency[@]}" \
+  --transport "${BENCH_CLIENT:-socket}" \
   --server-pid "$server" --db-url "$BENCH_URL" \
   --app "$APP" --workers "$WORKERS" --worker-class "$WORKER_CLASS" --threads "$THREADS" \
   --conn-max-age "$CONN_MAX_AGE"

@@ -20,12 +20,14 @@ from civicgrid.cases import schemas as s
 from civicgrid.cases import services
 from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case
-from civicgrid.cases.presenters import case_detail, case_summary
+from civicgrid.cases.presenters import case_detail, case_summary, new_case_detail
+from civicgrid.cases.reach import reach_of
 from civicgrid.cases.selectors import CaseFilters, case_visible, cases_filtered
+from civicgrid.cases.services.intake import case_create_event, case_create_idempotent_event
 from civicgrid.catalogue.models import Item
 from civicgrid.catalogue.selectors import item_by_code
 from civicgrid.org.models import Building, Unit
-from civicgrid.org.selectors import unit_by_code
+from civicgrid.org.selectors import building_by_code, unit_by_code
 
 router = Router(tags=["cases"])
 
@@ -33,6 +35,8 @@ router = Router(tags=["cases"])
 def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
+    # Resolved now, before any transaction, so it is served from (or stored in) the reference cache.
+    reach_of(user)
     return user
 
 
@@ -55,7 +59,7 @@ def _item(code: str | None, field: str = "item") -> Item | None:
 def _building(code: str | None) -> Building | None:
     if code is None:
         return None
-    building = Building.objects.filter(code=code).select_related("grid").first()
+    building = building_by_code(code=code)
     if building is None:
         raise InvalidInput("building", _("未知楼栋编码 %(code)s") % {"code": code})
     return building
@@ -90,12 +94,12 @@ def create_case(request: HttpRequest, payload: s.CaseIn) -> Status[s.CaseOut]:
         if len(key) > 128:
             raise InvalidInput("Idempotency-Key", _("长度不能超过 %(max)s") % {"max": 128})
         fingerprint = services.request_fingerprint(payload.model_dump())
-        case, _created = services.case_create_idempotent(
-            actor=user, new=new, key=key, fingerprint=fingerprint
-        )
+        case, event = case_create_idempotent_event(actor=user, new=new, key=key, fingerprint=fingerprint)
+        if event is None:  # a retry: the case of the first request, as it stands now
+            return Status(201, case_detail(case=case, user=user, show_tracking_code=True))
     else:
-        case = services.case_create(actor=user, new=new)
-    return Status(201, case_detail(case=case, user=user, show_tracking_code=True))
+        event = case_create_event(actor=user, new=new)
+    return Status(201, new_case_detail(event=event, user=user))
 
 
 class ListParams(Schema):

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
 from civicgrid.accounts.models import User
-from civicgrid.cases.models import Case, Event
+from civicgrid.cases.models import Assignment, Case, Event
 from civicgrid.cases.policy import allowed_actions, capacities
 from civicgrid.cases.schemas import AssignmentOut, CaseOut, CaseSummary, EventOut, ReporterOut
 from civicgrid.cases.selectors import case_assignments, case_is_overdue, case_timeline
-from civicgrid.cases.states import Capacity
+from civicgrid.cases.states import Action, Capacity
 from civicgrid.org.phones import mask_phone
+
+# What the staff timelines (console, phone) call the steps the clock takes by itself.
+CLOCK_STEP_LABELS: dict[str, StrOrPromise] = {
+    Action.WARN: _("预警"),
+    Action.RESPONSE_OVERDUE: _("超时未签收"),
+    Action.NOT_REPORTED: _("未报到"),
+    Action.REMIND: _("延期审批提醒"),
+    Action.RATING_REQUEST: _("邀请评价"),
+    Action.CALLBACK_DUE: _("转入回访"),
+}
+WARNING_LABELS: dict[str, StrOrPromise] = {"response": _("响应预警"), "resolution": _("办结预警")}
+# Supervision and escalation are also people's actions; taken by the clock they say so.
+AUTOMATIC_LABELS: dict[str, StrOrPromise] = {
+    Action.SUPERVISE: _("系统自动督办"),
+    Action.ESCALATE: _("超期自动提级"),
+}
+
+
+def is_system_step(event: Event) -> bool:
+    """Whether the clock took this step by itself (a resident's report or rating has no actor either)."""
+    if event.action in CLOCK_STEP_LABELS:
+        return True
+    return event.action in AUTOMATIC_LABELS and event.actor_id is None
 
 
 def sees_reporter_in_full(*, case: Case, user: User, caps: frozenset[Capacity]) -> bool:
@@ -27,6 +53,15 @@ def reporter_for(*, case: Case, user: User, caps: frozenset[Capacity]) -> Report
     if case.reporter_confidential:
         return ReporterOut(name=None, phone=None, **flags)
     return ReporterOut(name=case.reporter_name, phone=mask_phone(case.reporter_phone), **flags)
+
+
+def clock_step_label(event: Event) -> StrOrPromise | None:
+    """The staff label of a step the clock took (a warning, an automatic 督办…); None for the rest."""
+    if event.action == Action.WARN:
+        return WARNING_LABELS.get((event.data or {}).get("rule", ""), CLOCK_STEP_LABELS[Action.WARN])
+    if event.action in AUTOMATIC_LABELS:
+        return AUTOMATIC_LABELS[event.action] if is_system_step(event) else None
+    return CLOCK_STEP_LABELS.get(event.action)
 
 
 def case_summary(case: Case) -> CaseSummary:
@@ -61,9 +96,18 @@ def event_out(event: Event) -> EventOut:
     )
 
 
-def case_detail(*, case: Case, user: User, show_tracking_code: bool = False) -> CaseOut:
-    """The whole case for `user`: assignments, deadlines, their allowed actions and the timeline."""
-    assignments = case_assignments(case=case)
+def case_detail(
+    *,
+    case: Case,
+    user: User,
+    show_tracking_code: bool = False,
+    assignments: list[Assignment] | None = None,
+    timeline: list[Event] | None = None,
+) -> CaseOut:
+    """The whole case for `user`: assignments, deadlines, their allowed actions and the timeline
+    (both read from the database unless the caller already holds them)."""
+    if assignments is None:
+        assignments = case_assignments(case=case)
     current = [a for a in assignments if a.active]
     caps = capacities(case=case, user=user, assignments=current)
     summary = case_summary(case).model_dump()
@@ -89,5 +133,11 @@ def case_detail(*, case: Case, user: User, show_tracking_code: bool = False) -> 
             for a in assignments
         ],
         allowed_actions=allowed_actions(case=case, user=user, assignments=current, caps=caps),
-        events=[event_out(e) for e in case_timeline(case=case)],
+        events=[event_out(e) for e in (case_timeline(case=case) if timeline is None else timeline)],
     )
+
+
+def new_case_detail(*, event: Event, user: User) -> CaseOut:
+    """The case intake has just registered, for its creator, from what intake holds: a new case has
+    no assignment yet and its 'create' event is its whole timeline, so nothing is read back."""
+    return case_detail(case=event.case, user=user, show_tracking_code=True, assignments=[], timeline=[event])

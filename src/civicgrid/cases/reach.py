@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from civicgrid.accounts.models import Role, User
 from civicgrid.accounts.selectors import posts_of
+from civicgrid.org import refcache
 from civicgrid.org.models import Unit
 from civicgrid.org.selectors import district_of
 
@@ -49,10 +50,22 @@ def _oversight_path(unit: Unit) -> str:
 
 
 def reach_of(user: User) -> Reach:
-    """The user's reach, computed once per user object (one query for the posts)."""
-    cached: Reach | None = getattr(user, "_civicgrid_reach", None)
-    if cached is not None:
-        return cached
+    """The user's reach, once per user object; between requests from the reference cache, which
+    drops it whenever a post, unit or user changes (one query for the posts when it is not there)."""
+    memo: Reach | None = getattr(user, "_civicgrid_reach", None)
+    if memo is not None:
+        return memo
+    reach: Reach | None = None
+    if user.is_authenticated and user.pk is not None:
+        reach = refcache.cached(refcache.key_for("reach", str(user.pk)), lambda: _resolve(user))
+    if reach is None:
+        reach = _resolve(user)
+    user._civicgrid_reach = reach  # type: ignore[attr-defined]
+    return reach
+
+
+def _resolve(user: User) -> Reach:
+    """The reach read from the user's posts."""
     by_role: dict[str, list[str]] = {}
     handled: set[int] = set()
     grids: set[int] = set()
@@ -67,7 +80,7 @@ def reach_of(user: User) -> Reach:
                 areas.append(post.unit.path)
         if post.role in {Role.GRID_WORKER, Role.GRID_LEADER} and post.unit.kind == Unit.Kind.GRID:
             grids.add(post.unit_id)
-    reach = Reach(
+    return Reach(
         user_id=user.pk or 0,
         centre_paths=tuple(by_role.get(Role.DISPATCHER, [])),
         supervisor_paths=tuple(by_role.get(Role.SUPERVISOR, [])),
@@ -77,5 +90,3 @@ def reach_of(user: User) -> Reach:
         worked_grid_ids=frozenset(grids),
         is_staff_member=bool(posts),
     )
-    user._civicgrid_reach = reach  # type: ignore[attr-defined]
-    return reach

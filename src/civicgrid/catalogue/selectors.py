@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from civicgrid.catalogue.models import Item
+from civicgrid.org import refcache
 
 
 def items_active() -> QuerySet[Item]:
@@ -12,4 +13,8 @@ def items_active() -> QuerySet[Item]:
 
 
 def item_by_code(*, code: str) -> Item | None:
-    return Item.objects.filter(code=code).select_related("domain").first()
+    """The item with this code, retired or not, with its domain (through the reference cache)."""
+    return refcache.cached(
+        refcache.key_for("item", code),
+        lambda: Item.objects.filter(code=code).select_related("domain").first(),
+    )

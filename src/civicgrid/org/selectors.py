@@ -6,6 +6,7 @@ import math
 
 from django.db.models import QuerySet
 
+from civicgrid.org import refcache
 from civicgrid.org.models import Building, Unit
 
 EARTH_RADIUS_METRES = 6_371_000.0
@@ -33,7 +34,18 @@ def district_of(*, unit: Unit) -> Unit:
 
 
 def unit_by_code(*, code: str) -> Unit | None:
-    return Unit.objects.filter(code=code, active=True).first()
+    """The active unit with this code (through the reference cache: every API request names some)."""
+    return refcache.cached(
+        refcache.key_for("unit", code), lambda: Unit.objects.filter(code=code, active=True).first()
+    )
+
+
+def building_by_code(*, code: str) -> Building | None:
+    """The building with this code, with its grid (through the reference cache, as units)."""
+    return refcache.cached(
+        refcache.key_for("building", code),
+        lambda: Building.objects.filter(code=code).select_related("grid").first(),
+    )
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -64,27 +64,42 @@ def record(
     return event
 
 
-# One statement both creates the day's row and bumps it, holding its lock for as short a time as
-# possible (SQLite ≥ 3.35 and PostgreSQL both speak this upsert with RETURNING).
+# One statement both creates the day's row and bumps it (SQLite ≥ 3.35 and PostgreSQL both speak
+# this upsert with RETURNING).
 _BUMP_COUNTER = (
     "INSERT INTO cases_dailycounter (day, value) VALUES (%s, 1) "
     "ON CONFLICT (day) DO UPDATE SET value = cases_dailycounter.value + 1 RETURNING value"
 )
+_SET_NUMBER = "UPDATE cases_case SET number = %s WHERE id = %s"
 
 
-def next_case_number(*, day: datetime) -> str:
-    """'20261124-000123': the day's counter, incremented under the row's write lock."""
+def provisional_number(tracking_code: str) -> str:
+    """What a new case's row holds until next_case_number gives it its number, in the same
+    transaction (so nobody else ever sees it): unique, as its tracking code is."""
+    return f"~{tracking_code}"
+
+
+def next_case_number(*, case: Case, day: datetime) -> str:
+    """Give a new case the day's next number, '20261124-000123', and return it.
+
+    The counter's row stays write-locked until the transaction ends, and every case of the day
+    waits for it: so this runs last, once the case and its event are written, to hold the lock
+    for an UPDATE and the commit only. Numbers stay gap-free: a rollback undoes the bump too."""
     local_day = timezone.localtime(day).date()
     with connection.cursor() as cursor:
         cursor.execute(_BUMP_COUNTER, [connection.ops.adapt_datefield_value(local_day)])
         (value,) = cursor.fetchone()
-    return f"{local_day:%Y%m%d}-{int(value):06d}"
+        number = f"{local_day:%Y%m%d}-{int(value):06d}"
+        cursor.execute(_SET_NUMBER, [number, case.pk])
+    case.number = number
+    return number
 
 
 def first_event(
     *, case: Case, actor: User | None, unit: Unit | None, at: datetime, data: dict[str, Any]
 ) -> Event:
-    """The 'create' event of a new case (seq 1), written with the case itself."""
+    """The 'create' event of a new case (seq 1), written with the case itself; the case takes its
+    number (next_case_number) before the event is announced, so receivers see the real one."""
     event = Event.objects.create(
         case=case,
         seq=1,
@@ -96,6 +111,7 @@ def first_event(
         data=data,
         at=at,
     )
+    next_case_number(case=case, day=at)
     _announce(case=case, event=event)
     return event
 
