@@ -1,18 +1,25 @@
-"""Background jobs of the case engine (deadline sweeps arrive with the deadlines issue)."""
+"""Background jobs of the case engine: the clock's sweep of due timers, and clean-ups."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import QuerySet
 
 from civicgrid import clock
-from civicgrid.cases.models import IdempotencyKey
+from civicgrid.cases.errors import CaseChangedMeanwhile
+from civicgrid.cases.models import Assignment, Case, IdempotencyKey, Timer
+from civicgrid.cases.services.clock import timer_fire
 from civicgrid.jobs import job
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Timers per transaction: small enough that a batch holds its cases' rows (and SQLite's one write
+# lock) briefly, large enough that the sweep's fixed cost is shared.
+TIMER_BATCH = 100
 
 
 @job
@@ -25,3 +32,87 @@ def purge_idempotency_keys() -> bool:
     deleted, _ = IdempotencyKey.objects.filter(pk__in=ids).delete()
     log.info("purged %d idempotency keys older than %s", deleted, cutoff.isoformat())
     return True
+
+
+@job
+def fire_due_timers() -> bool:
+    """Fire one batch of due timers in one transaction. Return True when some were due.
+
+    Workers claim timers with a guarded UPDATE, so each fires once however many run; a worker that
+    dies mid-batch rolls the whole batch back (claims and events together) for another to take.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        timers = claim_due_timers(now=now, limit=TIMER_BATCH)
+        read = _BatchRows(timers)
+        # Case by case in one order, so that two workers never wait for each other's cases.
+        for timer in sorted(timers, key=lambda t: (t.case_id, t.due_at, t.pk)):
+            _fire(timer, read)
+    return bool(timers)
+
+
+class _BatchRows:
+    """The batch's cases and assignments, read in two queries instead of two per timer.
+
+    A case's rows are handed out for its first timer only: once a timer acted on a case (an
+    escalation ends an assignment), its later timers read their rows afresh.
+    """
+
+    def __init__(self, timers: list[Timer]) -> None:
+        self.cases = Case.objects.select_related("item", "place", "owner").in_bulk(
+            {t.case_id for t in timers}
+        )
+        wanted = {t.assignment_id for t in timers if t.assignment_id is not None}
+        self.assignments = Assignment.objects.select_related("unit").in_bulk(wanted)
+        self.used: set[int] = set()
+
+    def take(self, timer: Timer) -> tuple[Case | None, Assignment | None]:
+        if timer.case_id in self.used:
+            return None, None
+        self.used.add(timer.case_id)
+        assignment = self.assignments.get(timer.assignment_id) if timer.assignment_id is not None else None
+        return self.cases.get(timer.case_id), assignment
+
+
+def due_timers(*, now: datetime, limit: int) -> QuerySet[Timer]:
+    """The oldest unfired timers due by `now` (served by the partial index timer_pending_idx)."""
+    due = Timer.objects.filter(fired_at__isnull=True, due_at__lte=now).order_by("due_at")
+    if connection.features.has_select_for_update_skip_locked:
+        # Parallel workers take different timers instead of waiting for each other's.
+        due = due.select_for_update(skip_locked=True)
+    return due[:limit]
+
+
+def claim_due_timers(*, now: datetime, limit: int) -> list[Timer]:
+    """Mark a batch of due timers fired now; call inside the transaction that fires them."""
+    timers = list(due_timers(now=now, limit=limit))
+    if not timers:
+        return []
+    ids = [t.pk for t in timers]
+    claimed = Timer.objects.filter(pk__in=ids, fired_at__isnull=True).update(fired_at=now)
+    if claimed != len(ids):
+        # Rows locked FOR UPDATE cannot be taken by another worker; without row locks, keep ours only.
+        mine = set(Timer.objects.filter(pk__in=ids, fired_at=now).values_list("pk", flat=True))
+        timers = [t for t in timers if t.pk in mine]
+    for timer in timers:
+        timer.fired_at = now
+    return timers
+
+
+def _fire(timer: Timer, read: _BatchRows) -> None:
+    case, assignment = read.take(timer)
+    try:
+        event = timer_fire(timer=timer, case=case, assignment=assignment)
+    except CaseChangedMeanwhile:
+        # Someone acted on the case while it was read: un-fire the timer so the next sweep re-checks it.
+        Timer.objects.filter(pk=timer.pk).update(fired_at=None)
+        log.info("timer %d (%s): case changed meanwhile, will retry", timer.pk, timer.rule)
+        return
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the batch rolls back, the worker waits and retries
+    except Exception:
+        # A timer that cannot fire must not stall the clock: it stays fired, the error is logged.
+        log.exception("timer %d (%s) of case %d failed", timer.pk, timer.rule, timer.case_id)
+        return
+    if event is not None:
+        log.info("case %s: %s (event %d, timer %d)", event.case.number, event.action, event.seq, timer.pk)

@@ -41,7 +41,8 @@ class Worker:
                 found = True
         return found
 
-    def run(self, *, once: bool = False) -> None:
+    def run(self, *, once: bool = False, until_idle: bool = False) -> None:
+        """Loop until stopped; `once`: one round; `until_idle`: until a round finds no work (tests, cron)."""
         backoff = 1.0
         log.info("worker started with %d jobs", len(self.jobs))
         while not self.stopping.is_set():
@@ -57,7 +58,7 @@ class Worker:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
-            if once:
+            if once or (until_idle and not found):
                 break
             if not found:
                 self.stopping.wait(self.idle_seconds)

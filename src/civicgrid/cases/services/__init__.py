@@ -5,6 +5,7 @@ updated with a version guard (a lost race raises CaseChangedMeanwhile and writes
 effects are sent on commit.
 """
 
+from civicgrid.cases.services.clock import timer_fire
 from civicgrid.cases.services.closing import case_close, case_evaluate, case_note, case_reopen, case_supervise
 from civicgrid.cases.services.handling import (
     case_acknowledge,
@@ -55,4 +56,5 @@ __all__ = [
     "case_supervise",
     "case_withdraw",
     "request_fingerprint",
+    "timer_fire",
 ]

@@ -17,6 +17,7 @@ from civicgrid.cases.models import (
     Evaluation,
     EvaluationChannel,
     Satisfaction,
+    Supervision,
 )
 from civicgrid.cases.policy import ensure_allowed
 from civicgrid.cases.selectors import last_resolution_seq
@@ -24,6 +25,7 @@ from civicgrid.cases.services._core import record, required
 from civicgrid.cases.services.attachments import attachments_add, files_kept_only_on_success
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import Action, Capacity, evaluate_target, next_status
+from civicgrid.cases.timers import replan_timers
 from civicgrid.cases.uploads import CleanUpload
 
 
@@ -48,7 +50,8 @@ def case_evaluate(
     resolution_seq = last_resolution_seq(case=case)
     assert resolution_seq is not None  # ensure_allowed checked there is an unrated resolution
     moment = clock.now()
-    target = evaluate_target(dissatisfied=satisfaction == Satisfaction.DISSATISFIED)
+    dissatisfied = satisfaction == Satisfaction.DISSATISFIED
+    target = evaluate_target(dissatisfied=dissatisfied)
     event = record(
         case=case,
         action=Action.EVALUATE,
@@ -62,6 +65,9 @@ def case_evaluate(
         },
         status=target,
         closed_at=moment if target == "closed" else None,
+        # Rated: out of the callback queue; dissatisfied: into the supervisor's reopen review (重办审核).
+        callback_requested_at=None,
+        review_requested_at=moment if dissatisfied else None,
     )
     Evaluation.objects.create(
         case=case,
@@ -73,6 +79,7 @@ def case_evaluate(
         resolution_seq=resolution_seq,
         at=moment,
     )
+    replan_timers(case=case)
     return case
 
 
@@ -95,11 +102,14 @@ def case_reopen(*, case: Case, actor: User | None, reason: str) -> Case:
         closed_at=None,
         resolve_by=resolve_by,
         owner=lead.unit if lead else case.owner,
+        callback_requested_at=None,
+        review_requested_at=None,
     )
     if lead is not None:
         case.assignments.filter(pk=lead.pk).update(
             status=AssignmentStatus.ACKNOWLEDGED, ended_at=None, resolve_by=resolve_by
         )
+    replan_timers(case=case)
     return case
 
 
@@ -114,7 +124,10 @@ def case_close(*, case: Case, actor: User | None, note: str = "") -> Case:
         note=note,
         status=next_status(Action.CLOSE, case.status),
         closed_at=clock.now(),
+        callback_requested_at=None,
+        review_requested_at=None,
     )
+    replan_timers(case=case)
     return case
 
 
@@ -124,7 +137,14 @@ def case_supervise(*, case: Case, actor: User | None, note: str) -> Case:
     ensure_allowed(case=case, actor=actor, action=Action.SUPERVISE)
     note = required(note, "note")
     record(
-        case=case, action=Action.SUPERVISE, actor=actor, unit=case.owner, note=note, supervised_at=clock.now()
+        case=case,
+        action=Action.SUPERVISE,
+        actor=actor,
+        unit=case.owner,
+        note=note,
+        supervised_at=clock.now(),
+        # A red supervision (after an escalation) stays red.
+        supervision=case.supervision or Supervision.YELLOW,
     )
     return case
 

@@ -12,13 +12,21 @@ from civicgrid import clock
 from civicgrid.accounts.models import User
 from civicgrid.cases.deadlines import extend_deadline
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput, NotPermitted
-from civicgrid.cases.models import Assignment, AssignmentRole, AssignmentStatus, Case, ExtensionRequest
+from civicgrid.cases.models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentStatus,
+    Case,
+    ExtensionRequest,
+    Supervision,
+)
 from civicgrid.cases.policy import ensure_allowed, escalation_target, pending_assignments_for
 from civicgrid.cases.selectors import active_assignments, lead_assignment, pending_extension
 from civicgrid.cases.services._core import lapse_pending_extensions, record, required
 from civicgrid.cases.services.attachments import attachments_add, files_kept_only_on_success
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import Action, acknowledge_target, next_status
+from civicgrid.cases.timers import replan_timers
 from civicgrid.cases.uploads import CleanUpload
 from civicgrid.org.models import Unit
 from civicgrid.org.selectors import district_of
@@ -74,6 +82,7 @@ def case_dispatch(
     _assign(case=case, unit=lead, role=AssignmentRole.LEAD)
     for unit in assist:
         _assign(case=case, unit=unit, role=AssignmentRole.ASSIST)
+    replan_timers(case=case)
     return case
 
 
@@ -101,6 +110,7 @@ def case_acknowledge(*, case: Case, actor: User | None, unit: Unit | None = None
     )
     if claimed != 1:
         raise CaseChangedMeanwhile(case.number)
+    replan_timers(case=case)
     return case
 
 
@@ -127,6 +137,7 @@ def case_return(*, case: Case, actor: User, reason: str) -> Case:
     )
     case.assignments.filter(active=True).update(active=False, status=AssignmentStatus.ENDED, ended_at=moment)
     lapse_pending_extensions(case=case)
+    replan_timers(case=case)
     return case
 
 
@@ -151,6 +162,7 @@ def case_request_extension(*, case: Case, actor: User, days: int, reason: str) -
     ExtensionRequest.objects.create(
         case=case, unit=lead.unit, days=days, reason=reason, requested_at=clock.now()
     )
+    replan_timers(case=case)
     return case
 
 
@@ -173,6 +185,7 @@ def case_approve_extension(*, case: Case, actor: User, note: str = "") -> Case:
     )
     _decide(request, ExtensionRequest.Status.APPROVED)
     case.assignments.filter(active=True).update(resolve_by=new_deadline)
+    replan_timers(case=case)
     return case
 
 
@@ -192,6 +205,7 @@ def case_deny_extension(*, case: Case, actor: User, reason: str) -> Case:
         data={"days": request.days},
     )
     _decide(request, ExtensionRequest.Status.DENIED)
+    replan_timers(case=case)
     return case
 
 
@@ -204,28 +218,36 @@ def _decide(request: ExtensionRequest, outcome: str) -> None:
 
 
 @transaction.atomic
-def case_escalate(*, case: Case, actor: User | None, note: str = "") -> Case:
-    """Hand the case to the area unit one level above its lead (提级); the new lead must report in."""
+def case_escalate(*, case: Case, actor: User | None, note: str = "", auto: bool = False) -> Case:
+    """Hand the case to the area unit one level above its lead (提级); the new lead must report in.
+
+    `auto`: the clock escalates a case left overdue, which turns its supervision red (红色督办).
+    """
     ensure_allowed(case=case, actor=actor, action=Action.ESCALATE)
     target = escalation_target(case=case)
     lead = lead_assignment(case=case)
     assert target is not None and lead is not None
+    data: dict[str, object] = {"from": lead.unit.code, "to": target.code}
+    if auto:
+        data = {"auto": True, "level": Supervision.RED.value, **data}
     record(
         case=case,
         action=Action.ESCALATE,
         actor=actor,
         unit=target,
         note=note,
-        data={"from": lead.unit.code, "to": target.code},
+        data=data,
         status=next_status(Action.ESCALATE, case.status),
         owner=target,
         respond_by=_respond_by(case),
+        supervision=Supervision.RED if auto else case.supervision,
     )
     case.assignments.filter(pk=lead.pk).update(
         active=False, status=AssignmentStatus.ESCALATED, ended_at=clock.now()
     )
     lapse_pending_extensions(case=case)
     _assign(case=case, unit=target, role=AssignmentRole.LEAD)
+    replan_timers(case=case)
     return case
 
 
@@ -250,6 +272,7 @@ def case_summon(*, case: Case, actor: User, units: Sequence[Unit], note: str = "
     )
     for unit in units:
         _assign(case=case, unit=unit, role=AssignmentRole.ASSIST)
+    replan_timers(case=case)
     return case
 
 
@@ -279,6 +302,9 @@ def _resolve(
         status=next_status(Action.RESOLVE, case.status),
         resolved_at=moment,
         owner=unit,
+        # A new resolution starts a new rating round.
+        callback_requested_at=None,
+        review_requested_at=None,
     )
     if on_the_spot:
         # The grid held and finished it in one visit: record that as an acknowledged lead assignment.
@@ -292,4 +318,5 @@ def _resolve(
     case.assignments.filter(active=True, role=AssignmentRole.LEAD).update(**finished)
     lapse_pending_extensions(case=case)
     attachments_add(case=case, event=event, actor=actor, uploads=attachments, written=written)
+    replan_timers(case=case)
     return case

@@ -13,19 +13,28 @@ from django.utils.translation import gettext as _
 from civicgrid import clock
 from civicgrid.accounts.models import User
 from civicgrid.cases.errors import InvalidInput
-from civicgrid.cases.models import AssignmentStatus, Case, Channel, IdempotencyKey, Kind
+from civicgrid.cases.models import (
+    AssignmentStatus,
+    Case,
+    Channel,
+    Event,
+    IdempotencyKey,
+    Kind,
+    new_tracking_code,
+)
 from civicgrid.cases.policy import ensure_allowed
 from civicgrid.cases.reach import reach_of
 from civicgrid.cases.services._core import (
     first_event,
     lapse_pending_extensions,
-    next_case_number,
+    provisional_number,
     record,
     required,
 )
 from civicgrid.cases.services.attachments import attachments_add, files_kept_only_on_success
 from civicgrid.cases.services.deadlines import deadlines_from
 from civicgrid.cases.states import OPEN, Action, Capacity, next_status
+from civicgrid.cases.timers import replan_timers
 from civicgrid.cases.uploads import CleanUpload
 from civicgrid.catalogue.models import Item
 from civicgrid.org.models import Building, Unit
@@ -96,19 +105,27 @@ def _validate(new: NewCase) -> None:
 
 def case_create(*, actor: User | None, new: NewCase) -> Case:
     """Register a new case (status submitted) with its 'create' event and the reporter's files."""
+    return case_create_event(actor=actor, new=new).case
+
+
+def case_create_event(*, actor: User | None, new: NewCase) -> Event:
+    """case_create, answering with the new case's 'create' event (`event.case` is the case): the
+    whole timeline of a case nobody has acted on yet, so the API can answer without reading it back."""
     written: list[str] = []
     with files_kept_only_on_success(written), transaction.atomic():
         return _create(actor=actor, new=new, written=written)
 
 
-def _create(*, actor: User | None, new: NewCase, written: list[str]) -> Case:
+def _create(*, actor: User | None, new: NewCase, written: list[str]) -> Event:
     _validate(new)
     place = _validated_place(new)
     moment = clock.now()
     reporter = new.reporter
     staff = actor is not None and reach_of(actor).is_staff_member
+    tracking_code = new_tracking_code()
     case = Case.objects.create(
-        number=next_case_number(day=moment),
+        number=provisional_number(tracking_code),  # the real one comes with the event, last
+        tracking_code=tracking_code,
         kind=new.kind,
         title=new.title.strip()[:100],
         description=new.description.strip(),
@@ -131,7 +148,7 @@ def _create(*, actor: User | None, new: NewCase, written: list[str]) -> Case:
     )
     event = first_event(case=case, actor=actor, unit=None, at=moment, data={"channel": new.channel})
     attachments_add(case=case, event=event, actor=actor, uploads=new.attachments, written=written)
-    return case
+    return event
 
 
 def request_fingerprint(body: Any) -> str:
@@ -143,19 +160,28 @@ def request_fingerprint(body: Any) -> str:
 
 def case_create_idempotent(*, actor: User, new: NewCase, key: str, fingerprint: str) -> tuple[Case, bool]:
     """Create the case once per (user, key); a retry returns it with created=False."""
+    case, event = case_create_idempotent_event(actor=actor, new=new, key=key, fingerprint=fingerprint)
+    return case, event is not None
+
+
+def case_create_idempotent_event(
+    *, actor: User, new: NewCase, key: str, fingerprint: str
+) -> tuple[Case, Event | None]:
+    """case_create_idempotent, with the 'create' event when this call created the case (as
+    case_create_event) or None when an earlier request with the key did."""
     for _attempt in range(2):
         existing = IdempotencyKey.objects.filter(user=actor, key=key).select_related("case").first()
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise IdempotencyMismatch(key)
-            return existing.case, False
+            return existing.case, None
         try:
             with transaction.atomic():
-                case = case_create(actor=actor, new=new)
+                event = case_create_event(actor=actor, new=new)
                 IdempotencyKey.objects.create(
-                    user=actor, key=key, request_hash=fingerprint, case=case, created_at=clock.now()
+                    user=actor, key=key, request_hash=fingerprint, case=event.case, created_at=clock.now()
                 )
-                return case, True
+                return event.case, event
         except IntegrityError:
             # A concurrent retry with the same key committed first; its case is the answer.
             continue
@@ -188,6 +214,7 @@ def case_accept(*, case: Case, actor: User, item: Item | None = None, note: str 
         resolve_by=resolve_by,
         first_receiver=case.first_receiver or actor,
     )
+    replan_timers(case=case)
     return case
 
 
@@ -204,6 +231,7 @@ def case_reject(*, case: Case, actor: User, reason: str) -> Case:
         status=next_status(Action.REJECT, case.status),
         closed_at=clock.now(),
     )
+    replan_timers(case=case)
     return case
 
 
@@ -225,6 +253,7 @@ def case_merge(*, case: Case, actor: User, into: Case) -> Case:
         merged_into=into,
         closed_at=clock.now(),
     )
+    replan_timers(case=case)
     return case
 
 
@@ -244,4 +273,5 @@ def case_withdraw(*, case: Case, actor: User | None, reason: str) -> Case:
     )
     case.assignments.filter(active=True).update(active=False, status=AssignmentStatus.ENDED, ended_at=moment)
     lapse_pending_extensions(case=case)
+    replan_timers(case=case)
     return case

@@ -18,6 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="run every job once and exit")
         parser.add_argument(
+            "--until-idle", action="store_true", help="run until no job finds work, then exit"
+        )
+        parser.add_argument(
             "--idle", type=float, default=None, help="seconds to sleep when no job found work"
         )
 
@@ -28,4 +31,4 @@ class Command(BaseCommand):
         worker.install_signal_handlers()
         for registered in jobs:
             self.stdout.write(f"job: {registered.name}")
-        worker.run(once=options["once"])
+        worker.run(once=options["once"], until_idle=options["until_idle"])
