@@ -25,6 +25,15 @@ def pytest_report_header() -> str:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: cached rows of a rolled-back test must not leak into
+    the next (webhook endpoints, message templates, rate-limit counters)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 class Town:
     """西城区 with one street, two communities, three grids and two departments."""
 

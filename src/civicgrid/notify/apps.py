@@ -8,3 +8,24 @@ class NotifyConfig(AppConfig):
     name = "civicgrid.notify"
     label = "notify"
     verbose_name = _("消息通知")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from civicgrid.cases.signals import event_recorded
+        from civicgrid.notify import texts, webhooks
+        from civicgrid.notify.models import MessageTemplate, WebhookEndpoint
+        from civicgrid.notify.outbox import on_event_recorded
+
+        event_recorded.connect(on_event_recorded, dispatch_uid="notify.outbox")
+        post_save.connect(
+            webhooks.forget_endpoints, sender=WebhookEndpoint, dispatch_uid="notify.endpoints.save"
+        )
+        post_delete.connect(
+            webhooks.forget_endpoints, sender=WebhookEndpoint, dispatch_uid="notify.endpoints.delete"
+        )
+        post_save.connect(texts.forget_templates, sender=MessageTemplate, dispatch_uid="notify.texts.save")
+        post_delete.connect(
+            texts.forget_templates, sender=MessageTemplate, dispatch_uid="notify.texts.delete"
+        )
+        texts.connect_defaults(self)

@@ -1,0 +1,242 @@
+"""The outbox writer: each recorded event becomes Message rows in the same transaction as the change.
+
+Connected to `cases.signals.event_recorded`, so a message commits or rolls back with its cause and
+the worker delivers it later (nothing is lost if the process dies after the commit). The receiver
+must stay cheap: most events tell nobody, and the webhook list comes from the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from civicgrid import clock
+from civicgrid.accounts.models import User
+from civicgrid.cases.models import Case, Event, Satisfaction
+from civicgrid.cases.states import Action
+from civicgrid.notify import recipients, texts, webhooks
+from civicgrid.notify.models import Message, MessageTemplate, Transport
+from civicgrid.org.models import Unit
+
+
+@dataclass
+class Notice:
+    """One staff message text (a template key and what it says) and the people it goes to."""
+
+    key: str
+    users: list[User]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Rule = Callable[[Case, Event], list[Notice]]
+
+
+def _given_units(codes: Iterable[str], verb: str) -> list[Notice]:
+    """ "新派单" for the staff of each unit the case was just given to, naming that unit."""
+    units = Unit.objects.filter(code__in=list(codes)).order_by("path")
+    return [
+        Notice("dispatch", recipients.unit_staff(unit_ids=[u.pk]), {"unit": u.name, "verb": verb})
+        for u in units
+    ]
+
+
+def _dispatch(case: Case, event: Event) -> list[Notice]:
+    return _given_units([event.data.get("lead", ""), *event.data.get("assist", [])], "派单")
+
+
+def _summon(case: Case, event: Event) -> list[Notice]:
+    return _given_units(event.data.get("units", []), "召集协办")
+
+
+def _escalate(case: Case, event: Event) -> list[Notice]:
+    notices = _given_units([event.data.get("to", "")], "提级")
+    # The clock's escalation (the system as actor) also tells the district's supervisors.
+    if event.data.get("auto") or event.actor_id is None:
+        origin = Unit.objects.filter(code=event.data.get("from", "")).first()
+        extra = {"from_unit": origin.name if origin else event.data.get("from", "")}
+        notices.append(Notice("escalate", recipients.district_supervisors(place=case.place), extra))
+    return notices
+
+
+def _warn(case: Case, event: Event) -> list[Notice]:
+    key = "warn_resolution" if event.data.get("rule") == "resolution" else "warn_response"
+    return [Notice(key, _staff_of(event.unit_id))]
+
+
+def _response_overdue(case: Case, event: Event) -> list[Notice]:
+    users = _staff_of(event.unit_id) + recipients.district_dispatchers(place=case.place)
+    return [Notice("response_overdue", users)]
+
+
+def _supervise(case: Case, event: Event) -> list[Notice]:
+    users = _staff_of(event.unit_id or case.owner_id) + recipients.district_supervisors(place=case.place)
+    return [Notice("supervise", users)]
+
+
+def _to_dispatchers(key: str) -> Rule:
+    return lambda case, event: [Notice(key, recipients.district_dispatchers(place=case.place))]
+
+
+def _to_supervisors(key: str) -> Rule:
+    return lambda case, event: [Notice(key, recipients.district_supervisors(place=case.place))]
+
+
+def _evaluate(case: Case, event: Event) -> list[Notice]:
+    if event.data.get("satisfaction") != Satisfaction.DISSATISFIED:
+        return []
+    return _to_supervisors("review_requested")(case, event)
+
+
+def _staff_of(unit_id: int | None) -> list[User]:
+    return recipients.unit_staff(unit_ids=[unit_id]) if unit_id is not None else []
+
+
+# action -> who is told what. Actions not listed tell no staff member (webhooks aside).
+RULES: dict[str, Rule] = {
+    Action.DISPATCH: _dispatch,
+    Action.ESCALATE: _escalate,
+    Action.SUMMON: _summon,
+    Action.WARN: _warn,
+    Action.RESPONSE_OVERDUE: _response_overdue,
+    Action.SUPERVISE: _supervise,
+    Action.NOT_REPORTED: _to_dispatchers("not_reported"),
+    Action.RETURN: _to_dispatchers("returned"),
+    Action.REMIND: _to_supervisors("remind_extension"),
+    Action.REQUEST_EXTENSION: _to_supervisors("extension_requested"),
+    Action.EVALUATE: _evaluate,
+}
+
+
+def on_event_recorded(sender: object, *, case: Case, event: Event, **kwargs: Any) -> None:
+    """Write the messages `event` causes, inside its transaction (receiver of `event_recorded`)."""
+    rule = RULES.get(event.action)
+    notices = [n for n in rule(case, event) if n.users] if rule is not None else []
+    messages = _staff_messages(case, event, notices)
+    messages += _rating_sms(case, event)
+    messages += _webhook_messages(case, event)
+    if messages:
+        Message.objects.bulk_create(messages)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment is not None else "—"
+
+
+def _when_iso(text: object) -> str:
+    """The event's deadline as the reader's local time; a malformed one must not undo the change."""
+    try:
+        return _when(datetime.fromisoformat(str(text))) if text else "—"
+    except ValueError:
+        return "—"
+
+
+def _context(case: Case, event: Event) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "title": case.title,
+        "kind": case.get_kind_display(),
+        "item": case.item.name if case.item else case.get_kind_display(),
+        "place": case.place.name,
+        "owner": case.owner.name if case.owner else "",
+        "unit": event.unit.name if event.unit else "",
+        "respond_by": _when(case.respond_by),
+        "resolve_by": _when(case.resolve_by),
+        "deadline": _when_iso(event.data.get("deadline")),
+        "days": event.data.get("days", ""),
+        "auto": bool(event.data.get("auto") or event.actor_id is None),
+        # Staff messages only: a staff note (督办意见, a return's reason) is for staff eyes.
+        "note": event.note,
+        "link": f"{settings.PUBLIC_URL}/console/cases/{case.number}/",
+    }
+
+
+def _new(*, case: Case, event: Event, transport: str, key: str, text: texts.Rendered, **to: Any) -> Message:
+    moment = clock.now()
+    return Message(
+        transport=transport,
+        template=key,
+        case=case,
+        event=event,
+        subject=text.subject,
+        body=text.body,
+        created_at=moment,
+        next_attempt_at=moment,
+        **to,
+    )
+
+
+def _staff_messages(case: Case, event: Event, notices: list[Notice]) -> list[Message]:
+    if not notices:
+        return []
+    stored = texts.stored_templates(n.key for n in notices)
+    base = _context(case, event)
+    messages: list[Message] = []
+    told: set[tuple[str, int]] = set()
+    for notice in notices:
+        text = texts.render(key=notice.key, context={**base, **notice.extra}, stored=stored.get(notice.key))
+        for user in notice.users:
+            # Nobody is told of their own action, nor twice of the same thing.
+            if user.pk == event.actor_id or (notice.key, user.pk) in told:
+                continue
+            told.add((notice.key, user.pk))
+            messages += _to_user(case=case, event=event, key=notice.key, text=text, user=user)
+    return messages
+
+
+def _to_user(*, case: Case, event: Event, key: str, text: texts.Rendered, user: User) -> list[Message]:
+    inbox = _new(case=case, event=event, transport=Transport.INBOX, key=key, text=text, user=user)
+    if not (settings.NOTIFY_EMAIL and user.email):
+        return [inbox]
+    email = _new(
+        case=case, event=event, transport=Transport.EMAIL, key=key, text=text, user=user, email=user.email
+    )
+    return [inbox, email]
+
+
+def _rating_sms(case: Case, event: Event) -> list[Message]:
+    """The reporter's own phone, for their own case's rating request only, when a gateway is set."""
+    if event.action != Action.RATING_REQUEST or not (settings.SMS_URL and case.reporter_phone):
+        return []
+    key = "rating_request_sms"
+    link = f"{settings.PUBLIC_URL}/t/{case.tracking_code}/"
+    stored: MessageTemplate | None = texts.stored_templates([key]).get(key)
+    text = texts.render(key=key, context={**_context(case, event), "tracking_link": link}, stored=stored)
+    params = {"template_id": text.sms_template_id, "params": {"number": case.number, "link": link}}
+    return [
+        _new(
+            case=case,
+            event=event,
+            transport=Transport.SMS,
+            key=key,
+            text=text,
+            phone=case.reporter_phone,
+            payload=params,
+        )
+    ]
+
+
+def _webhook_messages(case: Case, event: Event) -> list[Message]:
+    if not event.public:
+        return []
+    endpoint_ids = webhooks.endpoints_for(event.action)
+    if not endpoint_ids:
+        return []
+    body = webhooks.payload(case=case, event=event)
+    text = texts.Rendered(subject=f"{event.action} {case.number}#{event.seq}", body="")
+    return [
+        _new(
+            case=case,
+            event=event,
+            transport=Transport.WEBHOOK,
+            key=event.action,
+            text=text,
+            endpoint_id=pk,
+            payload=body,
+        )
+        for pk in endpoint_ids
+    ]
