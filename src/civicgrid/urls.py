@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("open311/v2/", include("civicgrid.intake.open311_urls")),
     path("", include("civicgrid.intake.urls_public")),
+    # The staff inbox, under both workspaces: /console/messages/ and /m/messages/.
+    path("", include("civicgrid.notify.urls")),
     path("m/", include("civicgrid.intake.urls_mobile")),
     path("console/", include("civicgrid.intake.urls_console")),
     path("console/setup/", include("civicgrid.ops.urls_setup")),

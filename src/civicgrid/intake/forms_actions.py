@@ -295,6 +295,27 @@ class EvaluateForm(ActionForm):
         )
 
 
+class CallbackForm(EvaluateForm):
+    """回访: the case waited unrated too long; an operator phones the reporter and records the same
+    two questions. Always a callback, so the form does not ask how the rating was given."""
+
+    label = _("电话回访")
+
+    def setup(self) -> None:
+        del self.fields["channel"]
+
+    def run(self) -> Case:
+        data = self.cleaned_data
+        return services.case_evaluate(
+            case=self.case,
+            actor=self.user,
+            solved=data["solved"],
+            satisfaction=data["satisfaction"],
+            comment=data["comment"],
+            channel=EvaluationChannel.CALLBACK,
+        )
+
+
 class MergeForm(ActionForm):
     action, label = Action.MERGE, _("合并")
     into = forms.CharField(label=_("合并到（诉求编号）"), required=False, max_length=20)
@@ -348,3 +369,10 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         NoteForm,
     )
 }
+
+
+def action_form(*, action: str, case: Case) -> type[ActionForm] | None:
+    """The form of `action` on this case: a case in the callback queue (回访) is rated by phone."""
+    if action == Action.EVALUATE and case.callback_requested_at is not None:
+        return CallbackForm
+    return ACTION_FORMS.get(action)

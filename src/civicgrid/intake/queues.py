@@ -5,15 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from civicgrid.accounts.models import User
-from civicgrid.cases.models import Assignment, AssignmentStatus, Attachment, Case, ExtensionRequest
+from civicgrid.cases.models import (
+    Assignment,
+    AssignmentStatus,
+    Attachment,
+    Case,
+    Evaluation,
+    Event,
+    ExtensionRequest,
+)
 from civicgrid.cases.reach import reach_of
 from civicgrid.cases.selectors import cases_visible_to, overdue_q
-from civicgrid.cases.states import OPEN, Status
+from civicgrid.cases.states import OPEN, Action, Status
 from civicgrid.org.models import Building, Unit
 from civicgrid.org.phones import normalise_phone
 
@@ -37,7 +45,10 @@ QUEUES: tuple[Queue, ...] = (
     Queue("in_progress", _("办理中")),
     Queue("overdue", _("已超期")),
     Queue("returned", _("被退回")),
+    Queue("unreported", _("未报到")),
+    Queue("callback", _("回访")),
     Queue("extensions", _("延期申请")),
+    Queue("review", _("重办审核")),
     Queue("supervised", _("督办")),
 )
 
@@ -61,6 +72,39 @@ def _given_to(unit_ids: frozenset[int], **assignment: object) -> Q:
     """Cases with an active assignment of one of `unit_ids` matching `assignment`."""
     rows = Assignment.objects.filter(case=OuterRef("pk"), active=True, unit_id__in=unit_ids, **assignment)
     return Q(Exists(rows))
+
+
+def _unreported() -> Q:
+    """Cases whose unit never reported in: the clock flagged an assignment still waiting (未报到)."""
+    silent = Assignment.objects.filter(
+        case=OuterRef("pk"), active=True, status=AssignmentStatus.PENDING, unreported_at__isnull=False
+    )
+    return Q(Exists(silent))
+
+
+def _latest_resolution_rated() -> Q:
+    """The resolution an evaluation would rate now (the case's last resolve event) has a rating."""
+    latest = Event.objects.filter(case=OuterRef(OuterRef("pk")), action=Action.RESOLVE.value).order_by("-seq")
+    rated = Evaluation.objects.filter(case=OuterRef("pk"), resolution_seq=Subquery(latest.values("seq")[:1]))
+    return Q(Exists(rated))
+
+
+def _flagged_since_resolution(field: str) -> Q:
+    """`field` is set and no older than the latest resolution: after a reopen and a new resolution,
+    a flag nobody cleared speaks of the earlier one (a resolution without a time counts it as set)."""
+    newer = Q(resolved_at__isnull=True) | Q(**{f"{field}__gte": F("resolved_at")})
+    return Q(**{f"{field}__isnull": False}) & newer
+
+
+def _awaiting_callback() -> Q:
+    """回访: resolved, unrated for too long (the clock set the flag), and still unrated."""
+    flagged = _flagged_since_resolution("callback_requested_at")
+    return Q(status=Status.RESOLVED) & flagged & ~_latest_resolution_rated()
+
+
+def _awaiting_review() -> Q:
+    """重办审核: resolved and rated dissatisfied; the supervisor reopens or closes it."""
+    return Q(status=Status.RESOLVED) & _flagged_since_resolution("review_requested_at")
 
 
 def queue_rules(*, user: User, now: datetime) -> dict[str, Q]:
@@ -87,6 +131,8 @@ def queue_rules(*, user: User, now: datetime) -> dict[str, Q]:
             if centre
             else None
         ),
+        "unreported": centre & _unreported() if centre else None,
+        "callback": centre & _awaiting_callback() if centre else None,
         "extensions": (
             supervising
             & Q(
@@ -99,6 +145,7 @@ def queue_rules(*, user: User, now: datetime) -> dict[str, Q]:
             if supervising
             else None
         ),
+        "review": supervising & _awaiting_review() if supervising else None,
         "supervised": Q(supervised_at__isnull=False, status__in=OPEN),
     }
     return {key: rule for key, rule in rules.items() if rule is not None}

@@ -23,6 +23,7 @@ from civicgrid.cases.models import (
     IdempotencyKey,
 )
 from civicgrid.cases.policy import allowed_actions
+from civicgrid.cases.presenters import clock_step_label
 from civicgrid.cases.reach import reach_of
 from civicgrid.cases.selectors import case_is_overdue, case_timeline, cases_visible_to, overdue_q
 from civicgrid.cases.states import Action, Status
@@ -191,7 +192,7 @@ def case_steps(*, case: Case) -> list[Step]:
     return [
         Step(
             event=event,
-            label=ACTION_LABELS.get(event.action, event.action),
+            label=clock_step_label(event) or ACTION_LABELS.get(event.action, event.action),
             photos=[a for a in files.get(event.pk, []) if a.kind == Attachment.Kind.PHOTO],
             voices=[a for a in files.get(event.pk, []) if a.kind == Attachment.Kind.VOICE],
         )

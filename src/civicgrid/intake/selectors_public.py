@@ -55,7 +55,18 @@ ACTION_LABELS: dict[str, StrOrPromise] = {
     Action.MERGE: pgettext_lazy("public timeline", "合并办理"),
     Action.WITHDRAW: pgettext_lazy("public timeline", "撤回"),
     Action.SUPERVISE: pgettext_lazy("public timeline", "督办"),
+    Action.RATING_REQUEST: pgettext_lazy("public timeline", "邀请您评价办理结果"),
 }
+# The clock's own 督办 and escalation, said to a resident without the staff's terms.
+AUTOMATIC_LABELS: dict[str, StrOrPromise] = {
+    Action.SUPERVISE: pgettext_lazy("public timeline", "超期督办"),
+    Action.ESCALATE: pgettext_lazy("public timeline", "超期提级办理"),
+}
+# The clock's working reminders to staff. They are recorded as internal events; the public page
+# leaves them out by action too, so a mistake in one writer cannot show them to residents.
+STAFF_ONLY_ACTIONS = frozenset(
+    {Action.WARN, Action.RESPONSE_OVERDUE, Action.NOT_REPORTED, Action.REMIND, Action.CALLBACK_DUE}
+)
 
 # Only these notes are written for the reporter (the answer, the refusal); every other note is
 # the staff's working text and may name people, so the public page leaves it out.
@@ -167,7 +178,14 @@ def latest_resolution_rated(*, case: Case) -> bool:
 
 
 def _public_events(case: Case) -> list[Event]:
-    return list(case.events.filter(public=True).select_related("unit").order_by("seq"))
+    shown = case.events.filter(public=True).exclude(action__in=[a.value for a in STAFF_ONLY_ACTIONS])
+    return list(shown.select_related("unit").order_by("seq"))
+
+
+def _public_label(event: Event) -> StrOrPromise:
+    if event.actor_id is None and event.action in AUTOMATIC_LABELS:
+        return AUTOMATIC_LABELS[event.action]
+    return ACTION_LABELS.get(event.action, event.action)
 
 
 def _photos_by_event(case: Case) -> dict[int, list[int]]:
@@ -184,7 +202,7 @@ def public_timeline(*, case: Case) -> list[PublicStep]:
     photos = _photos_by_event(case)
     return [
         PublicStep(
-            label=ACTION_LABELS.get(event.action, event.action),
+            label=_public_label(event),
             at=event.at,
             unit_name=event.unit.name if event.unit is not None else "",
             note=event.note if event.action in PUBLIC_NOTE_ACTIONS else "",

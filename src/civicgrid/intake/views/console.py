@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from civicgrid import clock
@@ -28,13 +30,14 @@ from civicgrid.cases.models import (
     EvaluationChannel,
     Event,
     Satisfaction,
+    Supervision,
 )
 from civicgrid.cases.policy import allowed_actions, capacities, ensure_allowed
-from civicgrid.cases.presenters import reporter_for
+from civicgrid.cases.presenters import clock_step_label, is_system_step, reporter_for
 from civicgrid.cases.selectors import case_assignments, case_is_overdue, case_timeline, case_visible
 from civicgrid.cases.selectors import pending_extension as waiting_extension
 from civicgrid.cases.states import Capacity, Status, TransitionNotAllowed
-from civicgrid.intake.forms_actions import ACTION_FORMS, ActionForm
+from civicgrid.intake.forms_actions import ACTION_FORMS, ActionForm, action_form
 from civicgrid.intake.forms_console import QueueFilterForm
 from civicgrid.intake.queues import (
     ALL,
@@ -129,7 +132,7 @@ def case_action(request: HttpRequest, user: User, number: str, action: str) -> H
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     case = _case_or_404(user, number)
-    form_class = ACTION_FORMS.get(action)
+    form_class = action_form(action=action, case=case)
     if form_class is None:
         raise Http404(action)
     form = form_class(request.POST, request.FILES, case=case, user=user)
@@ -189,6 +192,7 @@ class TimelineRow:
     to_status: str
     detail: str
     attachments: list[Attachment] = field(default_factory=list)
+    system: bool = False  # taken by the clock, not by a person
 
 
 def render_case(
@@ -224,6 +228,13 @@ def case_context(*, case: Case, user: User, failed: ActionForm | None = None) ->
         "allowed": allowed,
         "forms": _action_forms(case=case, user=user, allowed=allowed, failed=failed),
         "failed_action": failed.action.value if failed is not None else "",
+        # Why the case waits for this user: a callback to make (回访), a dissatisfied rating to review.
+        "awaiting_callback": case.status == Status.RESOLVED
+        and case.callback_requested_at is not None
+        and "evaluate" in allowed,
+        "awaiting_review": case.status == Status.RESOLVED
+        and case.review_requested_at is not None
+        and bool({"reopen", "close"} & set(allowed)),
     }
 
 
@@ -231,12 +242,16 @@ def _action_forms(
     *, case: Case, user: User, allowed: list[str], failed: ActionForm | None
 ) -> list[ActionForm]:
     """A form for exactly the allowed actions; the one that failed keeps its input and its errors."""
-    return [
-        failed
-        if failed is not None and failed.action.value == action
-        else ACTION_FORMS[action](case=case, user=user)
-        for action in allowed
-    ]
+    forms: list[ActionForm] = []
+    for action in allowed:
+        form_class = action_form(action=action, case=case)
+        assert form_class is not None  # every user action has its form
+        forms.append(
+            failed
+            if failed is not None and failed.action.value == action
+            else form_class(case=case, user=user)
+        )
+    return forms
 
 
 def _assignment_row(assignment: Assignment, now: datetime) -> dict[str, Any]:
@@ -251,10 +266,14 @@ def _assignment_row(assignment: Assignment, now: datetime) -> dict[str, Any]:
 
 
 def _row(event: Event, attachments: list[Attachment]) -> TimelineRow:
-    form = ACTION_FORMS.get(event.action)
-    label = str(form.label) if form is not None else _("登记") if event.action == "create" else event.action
+    label = str(clock_step_label(event) or _action_label(event.action))
     to_status = str(Status(event.to_status).label) if event.to_status in Status.values else event.to_status
-    return TimelineRow(event, label, to_status, _event_detail(event), attachments)
+    return TimelineRow(event, label, to_status, _event_detail(event), attachments, is_system_step(event))
+
+
+def _action_label(action: str) -> str:
+    form = ACTION_FORMS.get(action)
+    return str(form.label) if form is not None else _("登记") if action == "create" else action
 
 
 def _event_detail(event: Event) -> str:
@@ -268,11 +287,30 @@ def _event_detail(event: Event) -> str:
         return _("%(days)s 个工作日") % {"days": data.get("days", "")}
     if event.action == "escalate":
         return f"{data.get('from', '')} → {data.get('to', '')}"
+    if event.action == "supervise" and data.get("level") in Supervision.values:
+        return str(Supervision(data["level"]).label)
+    if event.action in ("warn", "response_overdue") and data.get("deadline"):
+        return _("时限：%(deadline)s") % {"deadline": _local_time(str(data["deadline"]))}
+    if event.action == "remind":
+        return _("延期 %(days)s 个工作日的申请待审批") % {"days": data.get("days", "")}
     if event.action == "evaluate":
         return _evaluation_detail(data)
     if event.action == "accept" and data.get("item"):
         return _("事项：%(item)s") % {"item": data["item"]}
     return ""
+
+
+def _local_time(text: str) -> str:
+    """An ISO time from an event's data as the page writes times ("2025-03-03 10:00"), else as given."""
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        moment = None
+    if moment is None:
+        return text
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return f"{moment:%Y-%m-%d %H:%M}"
 
 
 def _evaluation_detail(data: dict[str, Any]) -> str:
