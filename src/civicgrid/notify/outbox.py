@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid import clock
 from civicgrid.accounts.models import User
@@ -46,15 +47,15 @@ def _given_units(codes: Iterable[str], verb: str) -> list[Notice]:
 
 
 def _dispatch(case: Case, event: Event) -> list[Notice]:
-    return _given_units([event.data.get("lead", ""), *event.data.get("assist", [])], "派单")
+    return _given_units([event.data.get("lead", ""), *event.data.get("assist", [])], _("派单"))
 
 
 def _summon(case: Case, event: Event) -> list[Notice]:
-    return _given_units(event.data.get("units", []), "召集协办")
+    return _given_units(event.data.get("units", []), _("召集协办"))
 
 
 def _escalate(case: Case, event: Event) -> list[Notice]:
-    notices = _given_units([event.data.get("to", "")], "提级")
+    notices = _given_units([event.data.get("to", "")], _("提级"))
     # The clock's escalation (the system as actor) also tells the district's supervisors.
     if event.data.get("auto") or event.actor_id is None:
         origin = Unit.objects.filter(code=event.data.get("from", "")).first()
