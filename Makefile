@@ -50,8 +50,14 @@ test-postgres: install browsers
 		echo "SKIPPED: PostgreSQL leg (no server answers at $(TEST_DATABASE_URL); set TEST_DATABASE_URL or start PostgreSQL)."; \
 	fi
 
-bench: install ## API intake throughput on PostgreSQL under gunicorn (writes build/bench/*.json)
+BENCH_CLOCK_CASES ?= 1000000
+BENCH_CLOCK_DUE ?= 10000
+BENCH_CLOCK_WORKERS ?= 2
+
+bench: install ## intake throughput under gunicorn, then the clock's sweep over 1M open cases (build/bench/*.json)
 	DATABASE_URL="$(TEST_DATABASE_URL)" BIN=$(BIN) bash bench/run.sh
+	$(BIN)/python -m bench.clock --server-url "$(TEST_DATABASE_URL)" --bin $(BIN) \
+		--cases $(BENCH_CLOCK_CASES) --due $(BENCH_CLOCK_DUE) --workers $(BENCH_CLOCK_WORKERS)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache src/*.egg-info

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -316,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bin", default=".venv/bin")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
+    # Production settings, as the workers run in production.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
+    os.environ.update({"DEBUG": "false", "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1"})
 
     _admin, db_url = bench_urls(args.server_url, args.name)
     cmd_createdb(argparse.Namespace(server_url=args.server_url, name=args.name))

@@ -13,7 +13,7 @@ class NotifyConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from civicgrid.cases.signals import event_recorded
-        from civicgrid.notify import texts, webhooks
+        from civicgrid.notify import recipients, texts, webhooks
         from civicgrid.notify.models import MessageTemplate, WebhookEndpoint
         from civicgrid.notify.outbox import on_event_recorded
 
@@ -28,4 +28,9 @@ class NotifyConfig(AppConfig):
         post_delete.connect(
             texts.forget_templates, sender=MessageTemplate, dispatch_uid="notify.texts.delete"
         )
+        for model in ("accounts.Post", "accounts.User", "org.Unit"):
+            for signal, name in ((post_save, "save"), (post_delete, "delete")):
+                signal.connect(
+                    recipients.memo.forget, sender=model, dispatch_uid=f"notify.who.{model}.{name}"
+                )
         texts.connect_defaults(self)

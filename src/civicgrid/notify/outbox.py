@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid import clock
-from civicgrid.accounts.models import User
 from civicgrid.cases.models import Case, Event, Satisfaction
 from civicgrid.cases.states import Action
 from civicgrid.notify import recipients, texts, webhooks
@@ -30,7 +29,7 @@ class Notice:
     """One staff message text (a template key and what it says) and the people it goes to."""
 
     key: str
-    users: list[User]
+    users: list[recipients.Recipient]
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,7 +92,7 @@ def _evaluate(case: Case, event: Event) -> list[Notice]:
     return _to_supervisors("review_requested")(case, event)
 
 
-def _staff_of(unit_id: int | None) -> list[User]:
+def _staff_of(unit_id: int | None) -> list[recipients.Recipient]:
     return recipients.unit_staff(unit_ids=[unit_id]) if unit_id is not None else []
 
 
@@ -189,12 +188,20 @@ def _staff_messages(case: Case, event: Event, notices: list[Notice]) -> list[Mes
     return messages
 
 
-def _to_user(*, case: Case, event: Event, key: str, text: texts.Rendered, user: User) -> list[Message]:
-    inbox = _new(case=case, event=event, transport=Transport.INBOX, key=key, text=text, user=user)
+def _to_user(
+    *, case: Case, event: Event, key: str, text: texts.Rendered, user: recipients.Recipient
+) -> list[Message]:
+    inbox = _new(case=case, event=event, transport=Transport.INBOX, key=key, text=text, user_id=user.pk)
     if not (settings.NOTIFY_EMAIL and user.email):
         return [inbox]
     email = _new(
-        case=case, event=event, transport=Transport.EMAIL, key=key, text=text, user=user, email=user.email
+        case=case,
+        event=event,
+        transport=Transport.EMAIL,
+        key=key,
+        text=text,
+        user_id=user.pk,
+        email=user.email,
     )
     return [inbox, email]
 

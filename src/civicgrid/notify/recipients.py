@@ -2,29 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Q
 
-from civicgrid.accounts.models import Post, Role, User
+from civicgrid.accounts.models import Post, Role
 from civicgrid.cases.reach import HANDLING_ROLES
 from civicgrid.org.models import PATH_SEPARATOR, Unit
 
 
-def _holders(posts: Q) -> list[User]:
+class Recipient(NamedTuple):
+    """Who a staff message goes to: the user (their inbox) and their e-mail address."""
+
+    pk: int
+    email: str
+
+
+class _TransactionMemo:
+    """Answers remembered for the rest of the current transaction (a worker's batch of timers asks
+    the same few questions hundreds of times). A change to a post, unit or user in the transaction
+    forgets them (`forget`); outside a transaction nothing is remembered."""
+
+    def __init__(self) -> None:
+        self.owner: object | None = None
+        self.answers: dict[tuple[str, ...], list[Recipient]] = {}
+
+    def get(self, key: tuple[str, ...], load: Callable[[], list[Recipient]]) -> list[Recipient]:
+        blocks = connection.atomic_blocks
+        if not blocks:
+            return load()
+        if self.owner is not blocks[0]:  # another transaction: start afresh
+            self.owner, self.answers = blocks[0], {}
+        if key not in self.answers:
+            self.answers[key] = load()
+        return self.answers[key]
+
+    def forget(self, **kwargs: object) -> None:
+        self.owner, self.answers = None, {}
+
+
+memo = _TransactionMemo()
+
+
+def _holders(posts: Q) -> list[Recipient]:
     """Active users holding an active post matching `posts`, each once, in a stable order."""
+    return memo.get((str(posts),), lambda: _read_holders(posts))
+
+
+def _read_holders(posts: Q) -> list[Recipient]:
     rows = (
         Post.objects.filter(posts, active=True, unit__active=True, user__is_active=True)
-        .select_related("user")
         .order_by("user_id")
+        .values_list("user_id", "user__email")
+        .distinct()
     )
-    users: dict[int, User] = {}
-    for post in rows:
-        users.setdefault(post.user_id, post.user)
-    return list(users.values())
+    # Plain tuples, not model instances: the worker asks this for every event it records.
+    return [Recipient(pk, email) for pk, email in rows]
 
 
-def unit_staff(*, unit_ids: Iterable[int] = (), codes: Iterable[str] = ()) -> list[User]:
+def unit_staff(*, unit_ids: Iterable[int] = (), codes: Iterable[str] = ()) -> list[Recipient]:
     """The people who work the cases given to these units (handler, unit head, grid and liaison posts)."""
     ids, wanted_codes = list(unit_ids), list(codes)
     if not ids and not wanted_codes:
@@ -42,11 +80,11 @@ def _covering(place: Unit) -> Q:
     return Q(unit__path__in=prefixes) | Q(unit__kind=Unit.Kind.DEPARTMENT, unit__path__startswith=prefixes[0])
 
 
-def district_dispatchers(*, place: Unit) -> list[User]:
+def district_dispatchers(*, place: Unit) -> list[Recipient]:
     """The command centre staff (受理派单员) whose area covers the case's place."""
     return _holders(Q(role=Role.DISPATCHER) & _covering(place))
 
 
-def district_supervisors(*, place: Unit) -> list[User]:
+def district_supervisors(*, place: Unit) -> list[Recipient]:
     """The supervisors (督办员) whose area covers the case's place."""
     return _holders(Q(role=Role.SUPERVISOR) & _covering(place))

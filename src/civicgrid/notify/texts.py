@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models.signals import post_migrate
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -143,8 +144,14 @@ def check_syntax(text: str) -> None:
     _ENGINE.from_string(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> Template:
+    """Compiled once per text: an admin's edit is another text, compiled when first used."""
+    return _ENGINE.from_string(text)
+
+
 def _render(text: str, context: dict[str, Any]) -> str:
-    return _ENGINE.from_string(text).render(Context(context, autoescape=False)).strip()
+    return _compiled(text).render(Context(context, autoescape=False)).strip()
 
 
 def render(*, key: str, context: dict[str, Any], stored: MessageTemplate | None) -> Rendered:
