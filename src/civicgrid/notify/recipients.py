@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection
 from django.db.models import Q
@@ -11,6 +11,8 @@ from django.db.models import Q
 from civicgrid.accounts.models import Post, Role
 from civicgrid.cases.reach import HANDLING_ROLES
 from civicgrid.org.models import PATH_SEPARATOR, Unit
+
+T = TypeVar("T")
 
 
 class Recipient(NamedTuple):
@@ -27,9 +29,9 @@ class _TransactionMemo:
 
     def __init__(self) -> None:
         self.owner: object | None = None
-        self.answers: dict[tuple[str, ...], list[Recipient]] = {}
+        self.answers: dict[tuple[str, ...], Any] = {}
 
-    def get(self, key: tuple[str, ...], load: Callable[[], list[Recipient]]) -> list[Recipient]:
+    def get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
         blocks = connection.atomic_blocks
         if not blocks:
             return load()
@@ -37,7 +39,8 @@ class _TransactionMemo:
             self.owner, self.answers = blocks[0], {}
         if key not in self.answers:
             self.answers[key] = load()
-        return self.answers[key]
+        answer: T = self.answers[key]
+        return answer
 
     def forget(self, **kwargs: object) -> None:
         self.owner, self.answers = None, {}
@@ -70,21 +73,52 @@ def unit_staff(*, unit_ids: Iterable[int] = (), codes: Iterable[str] = ()) -> li
     return _holders(Q(role__in=HANDLING_ROLES) & (Q(unit_id__in=ids) | Q(unit__code__in=wanted_codes)))
 
 
-def _covering(place: Unit) -> Q:
-    """Posts whose oversight covers `place`: on the place or an area above it, or on a department of
-    its district (an oversight post on a department sees its whole district, as in cases.reach)."""
-    codes = place.ancestor_codes()
-    prefixes = [
-        PATH_SEPARATOR + PATH_SEPARATOR.join(codes[:n]) + PATH_SEPARATOR for n in range(1, len(codes) + 1)
+class _Overseer(NamedTuple):
+    """An oversight post's holder and where the post is."""
+
+    recipient: Recipient
+    path: str
+    department: bool
+
+
+def _overseers(role: str) -> list[_Overseer]:
+    """Every active holder of an oversight role with their post's unit: few people, asked about for
+    many events, so read once per transaction and matched to each place here."""
+    return memo.get(("overseers", role), lambda: _read_overseers(role))
+
+
+def _read_overseers(role: str) -> list[_Overseer]:
+    rows = (
+        Post.objects.filter(role=role, active=True, unit__active=True, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", "user__email", "unit__path", "unit__kind")
+    )
+    return [
+        _Overseer(Recipient(pk, email), path, kind == Unit.Kind.DEPARTMENT) for pk, email, path, kind in rows
     ]
-    return Q(unit__path__in=prefixes) | Q(unit__kind=Unit.Kind.DEPARTMENT, unit__path__startswith=prefixes[0])
+
+
+def _covering(place: Unit, role: str) -> list[Recipient]:
+    """Holders of `role` whose oversight covers `place`: on the place or an area above it, or on a
+    department of its district (an oversight post on a department sees its whole district, as in
+    cases.reach)."""
+    codes = place.ancestor_codes()
+    prefixes = {
+        PATH_SEPARATOR + PATH_SEPARATOR.join(codes[:n]) + PATH_SEPARATOR for n in range(1, len(codes) + 1)
+    }
+    district = PATH_SEPARATOR + codes[0] + PATH_SEPARATOR
+    found: dict[int, Recipient] = {}
+    for o in _overseers(role):
+        if o.path in prefixes or (o.department and o.path.startswith(district)):
+            found.setdefault(o.recipient.pk, o.recipient)
+    return list(found.values())
 
 
 def district_dispatchers(*, place: Unit) -> list[Recipient]:
     """The command centre staff (受理派单员) whose area covers the case's place."""
-    return _holders(Q(role=Role.DISPATCHER) & _covering(place))
+    return _covering(place, Role.DISPATCHER)
 
 
 def district_supervisors(*, place: Unit) -> list[Recipient]:
     """The supervisors (督办员) whose area covers the case's place."""
-    return _holders(Q(role=Role.SUPERVISOR) & _covering(place))
+    return _covering(place, Role.SUPERVISOR)
