@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "civicgrid.cases",
     "civicgrid.intake",
     "civicgrid.notify",
+    "civicgrid.analytics",
     "civicgrid.ops",
 ]
 
