@@ -267,3 +267,36 @@ def test_it_gives_no_rate_for_a_period_with_nothing(handled: Callable[..., Case]
     # then
     assert metrics.accepted(**NOVEMBER) == 0
     assert all(f == Ratio(0, 0) and f.rate is None for f in figures)
+
+
+def test_it_counts_cases_open_past_their_deadline_at_the_end(
+    handled: Callable[..., Case],
+    case_in: Callable[[str], Case],
+    chen: User,
+    centre: User,
+    town: Town,
+    clock: Callable[[str], None],
+) -> None:
+    # given: four cases due in October; one resolved in time, one resolved only in November,
+    # one withdrawn, one left open; and one not yet accepted (no deadline)
+    cases = [handled() for _ in range(4)]
+    deadline = max(c.resolve_by for c in cases if c.resolve_by is not None)
+    assert deadline < OCTOBER["end"]
+    resolve(cases[0], chen, clock, "2026-10-14 10:00")
+    clock("2026-10-16 10:00")
+    services.case_withdraw(case=cases[2], actor=centre, reason="群众撤回")
+    resolve(cases[1], chen, clock, "2026-11-03 10:00")
+    clock("2026-11-03 11:00")
+    case_in("submitted")
+
+    # when
+    at_end_of_october = metrics.overdue(end=OCTOBER["end"])
+    at_end_of_november = metrics.overdue(end=NOVEMBER["end"])
+    before_the_deadline = metrics.overdue(end=deadline)
+    elsewhere = metrics.overdue(end=OCTOBER["end"], place=town.other_community)
+
+    # then
+    assert at_end_of_october == 2  # the one resolved late, and the one still open
+    assert at_end_of_november == 1
+    assert before_the_deadline == 0
+    assert elsewhere == 0

@@ -133,3 +133,24 @@ def test_it_answers_bad_list_parameters_with_400_not_500(centre: User) -> None:
         response = client.get("/api/v1/cases" + query)
         assert response.status_code == 400, (query, response.status_code)
         assert "error" in response.json()
+
+
+def test_it_answers_bad_stats_parameters_with_4xx_not_500(centre: User) -> None:
+    client = api_client(centre)
+    queries = [
+        "",
+        "?from=&to=",
+        "?from=yesterday&to=tomorrow",
+        "?from=2026-10-01&to=2026-02-30",
+        "?from=0001-01-01&to=0001-01-02",
+        "?from=9999-12-31T23:00:00-10:00&to=9999-12-31T23:30:00-10:00",
+        "?from=99999999999999999999&to=1",
+        "?from=2026-10-01&to=2026-11-01&place=%00",
+        "?from=2026-10-01&to=2026-11-01&place=" + "X" * 5000,
+        "?from=2026-10-01&to=2026-11-01&place=D-CG",
+    ]
+
+    for query in queries:
+        response = client.get("/api/v1/stats" + query)
+        assert 400 <= response.status_code < 500, (query, response.status_code)
+        assert "error" in response.json()

@@ -12,6 +12,7 @@ from ninja.security import HttpBearer, django_auth
 
 from civicgrid.accounts.models import User
 from civicgrid.accounts.selectors import user_for_token
+from civicgrid.analytics.api import router as stats_router
 from civicgrid.api_messages import BodyNotJson, StrictJsonParser, validation_reason
 from civicgrid.cases.api import router as cases_router
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput, NotPermitted, TransitionNotAllowed
@@ -120,3 +121,4 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/units", org_router)
 api.add_router("/catalogue", catalogue_router)
 api.add_router("/cases", cases_router)
+api.add_router("/stats", stats_router)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from civicgrid.cases.models import Assignment, Case, Evaluation, Event, Satisfaction
 from civicgrid.cases.states import Action
@@ -173,3 +173,20 @@ def reopen_rate(*, start: datetime, end: datetime, place: Unit | None = None) ->
     return _event_ratio(
         numerator=Action.REOPEN, denominator=Action.RESOLVE, start=start, end=end, place=place
     )
+
+
+# Actions after which a case is no longer open: 办结 resolve, and the terminal ones.
+_ENDS_OPEN = (Action.RESOLVE, Action.REJECT, Action.MERGE, Action.WITHDRAW, Action.CLOSE)
+
+
+def overdue(*, end: datetime, place: Unit | None = None) -> int:
+    """超期: cases open past their resolution deadline at `end`; a count, not a ratio.
+
+    Open at `end` means: resolve_by < end, and no resolve, reject, merge, withdraw or close event
+    before `end`. Judged from the event log, so a past `end` gives the same figure whenever it is
+    recomputed. Simplifications: resolve_by is the case's current deadline (as for 应办结), and a
+    case resolved once before `end` is not counted even if it was reopened before `end` and is past
+    its fresh deadline (any resolve event before `end` closes the question).
+    """
+    ended = Event.objects.filter(case=OuterRef("pk"), action__in=_ENDS_OPEN, at__lt=end)
+    return _cases(place=place).filter(resolve_by__lt=end).filter(~Exists(ended)).count()
