@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from civicgrid.cases import services
 from civicgrid.cases.models import Case, Event
 from civicgrid.cases.services._core import record
 from civicgrid.cases.states import Action
-from civicgrid.notify import texts, webhooks
+from civicgrid.notify import recipients, texts, webhooks
 from civicgrid.notify.models import Message, MessageTemplate, Transport, WebhookEndpoint
 from civicgrid.notify.outbox import on_event_recorded
 from civicgrid.org.models import Unit
@@ -394,3 +395,14 @@ def test_it_refuses_an_endpoint_subscribed_to_an_unknown_action(admin_client: Cl
     )
 
     assert response.status_code == 200 and not WebhookEndpoint.objects.exists()
+
+
+def test_it_keeps_each_threads_recipients_apart(chen: User, town: Town) -> None:
+    with transaction.atomic():
+        assert (chen.pk, chen.email) in recipients.unit_staff(unit_ids=[town.urban.pk])
+        seen_elsewhere: list[object] = []
+        thread = threading.Thread(target=lambda: seen_elsewhere.append(recipients.memo.answers))
+        thread.start()
+        thread.join()
+
+    assert seen_elsewhere == [{}]  # another thread starts with no remembered answers

@@ -6,14 +6,17 @@ import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
 from civicgrid.accounts.models import Post, Role, User
 from civicgrid.ops import exports, imports
 from civicgrid.ops.sheets import LAYOUTS, read_sheets
+from civicgrid.org import refcache
 from civicgrid.org.models import Building, Household, Unit
 from tests.conftest import Town
 
@@ -306,3 +309,19 @@ def test_it_exports_from_the_command_line(town: Town, tmp_path: Path) -> None:
     assert "B-0001,西里1号楼" in path.read_bytes().decode("utf-8-sig")
     with pytest.raises(CommandError):
         call_command("exportsheet", "all", str(tmp_path / "all.csv"))
+
+
+def test_it_retires_cached_reference_data_when_a_sheet_of_bulk_writes_commits(
+    town: Town, django_capture_on_commit_callbacks: Any
+) -> None:
+    run_import(xlsx(GOOD))
+    edited = [list(row) for row in STAFF]
+    edited[1][5] = "代办证明"  # only a post's duties change: a bulk update, no post_save
+    refcache.retire_all()
+    before = cache.get(refcache.VERSION_KEY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = run_import(csv_bytes(edited), filename="staff.csv")
+
+    assert report.as_dict()["posts"]["updated"] == 1
+    assert cache.get(refcache.VERSION_KEY) != before

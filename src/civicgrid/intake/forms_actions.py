@@ -291,7 +291,7 @@ class EvaluateForm(ActionForm):
             solved=data["solved"],
             satisfaction=data["satisfaction"],
             comment=data["comment"],
-            channel=data["channel"],
+            channel=data.get("channel", EvaluationChannel.CALLBACK),
         )
 
 
@@ -302,18 +302,7 @@ class CallbackForm(EvaluateForm):
     label = _("电话回访")
 
     def setup(self) -> None:
-        del self.fields["channel"]
-
-    def run(self) -> Case:
-        data = self.cleaned_data
-        return services.case_evaluate(
-            case=self.case,
-            actor=self.user,
-            solved=data["solved"],
-            satisfaction=data["satisfaction"],
-            comment=data["comment"],
-            channel=EvaluationChannel.CALLBACK,
-        )
+        del self.fields["channel"]  # without it, EvaluateForm records a callback
 
 
 class MergeForm(ActionForm):

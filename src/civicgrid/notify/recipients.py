@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
@@ -22,10 +23,11 @@ class Recipient(NamedTuple):
     email: str
 
 
-class _TransactionMemo:
+class _TransactionMemo(threading.local):
     """Answers remembered for the rest of the current transaction (a worker's batch of timers asks
     the same few questions hundreds of times). A change to a post, unit or user in the transaction
-    forgets them (`forget`); outside a transaction nothing is remembered."""
+    forgets them (`forget`); outside a transaction nothing is remembered. One per thread, as
+    transactions are (a threaded server must not mix two requests' answers)."""
 
     def __init__(self) -> None:
         self.owner: object | None = None

@@ -28,6 +28,7 @@ from civicgrid.ops.imports.rows import Context, Problem, Progress
 from civicgrid.ops.imports.staff import StaffRow, apply_staff, check_staff
 from civicgrid.ops.imports.units import UnitRow, apply_units, check_units
 from civicgrid.ops.sheets import KIND_ORDER, Sheet, sheet_title
+from civicgrid.org import refcache
 from civicgrid.org.models import Building, Unit
 
 __all__ = [
@@ -189,6 +190,9 @@ def apply(checked: Checked, *, progress: Progress | None = None) -> Report:
         try:
             with transaction.atomic():
                 _write(checked, kind, report)
+                # Bulk writes send no post_save: retire the cached reference data (units, buildings,
+                # posts, reaches) when the sheet commits, not after its TTL.
+                transaction.on_commit(refcache.retire_all)
         except DatabaseError as exc:
             raise ImportFailed(kind, committed, exc) from exc
         committed.append(kind)
