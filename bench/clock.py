@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -245,6 +246,9 @@ def _count(db_url: str, query: str) -> int:
 def process_due(db_url: str, workers: int, due_timers: int, bin_dir: str) -> dict[str, Any]:
     """Start the workers together; time until every due timer fired and until they are idle."""
     env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "CIVICGRID_WORKER_IDLE_SECONDS": "0"}
+    # The workers' own CPU time does not depend on what else the machine runs; the wall time does.
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -265,6 +269,8 @@ def process_due(db_url: str, workers: int, due_timers: int, bin_dir: str) -> dic
     if fired_at is None:
         fired_at = idle_at
     codes = [p.returncode for p in procs]
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     return {
         "workers": workers,
         "due_timers": due_timers,
@@ -272,6 +278,10 @@ def process_due(db_url: str, workers: int, due_timers: int, bin_dir: str) -> dic
         "timers_per_second": round(due_timers / fired_at, 1) if fired_at else None,
         "seconds_until_idle": round(idle_at, 2),
         "exit_codes": codes,
+        # Firing and delivering together (the workers alternate both jobs); PostgreSQL's not included.
+        "worker_cpu_seconds": round(cpu, 1),
+        "worker_cpu_ms_per_timer": round(cpu / due_timers * 1000, 2) if due_timers else None,
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -369,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"bench: {args.due:,} due timers fired by {args.workers} workers in "
         f"{processed['seconds_to_fire_all']} s ({processed['timers_per_second']}/s); idle after "
-        f"{processed['seconds_until_idle']} s (outbox delivered: {integrity['messages']:,} messages)"
+        f"{processed['seconds_until_idle']} s (outbox delivered: {integrity['messages']:,} messages); "
+        f"worker CPU {processed['worker_cpu_seconds']} s "
+        f"({processed['worker_cpu_ms_per_timer']} ms a timer), "
+        f"load average {processed['load_average_1m']}"
     )
     print(f"bench: integrity {'OK' if integrity['ok'] else 'FAILED'} {integrity}")
     print(f"bench: targets {report['target']}")

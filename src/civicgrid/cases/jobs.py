@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 
 from civicgrid import clock
 from civicgrid.cases.errors import CaseChangedMeanwhile
-from civicgrid.cases.models import Assignment, Case, IdempotencyKey, Timer
-from civicgrid.cases.services.clock import timer_fire
+from civicgrid.cases.models import Assignment, Case, Event, IdempotencyKey, Timer
+from civicgrid.cases.services.clock import Batch, timer_fire
 from civicgrid.jobs import job
 
 log = logging.getLogger(__name__)
@@ -20,6 +23,13 @@ BATCH = 500
 # Timers per transaction: small enough that a batch holds its cases' rows (and SQLite's one write
 # lock) briefly, large enough that the sweep's fixed cost is shared.
 TIMER_BATCH = 100
+
+# Sent before a batch of timers fires in one pass, with `timers` and the `cases` and `assignments`
+# they were read with, so that receivers can read what the batch's events will need at once. A
+# receiver may return a context manager: it is entered around the pass, and left with the pass's
+# exception when one ends it (the outbox gathers the batch's messages into one INSERT, written only
+# if the whole pass succeeds).
+timer_batch = Signal()
 
 
 @job
@@ -40,28 +50,48 @@ def fire_due_timers() -> bool:
 
     Workers claim timers with a guarded UPDATE, so each fires once however many run; a worker that
     dies mid-batch rolls the whole batch back (claims and events together) for another to take.
+    The batch fires in one pass without a savepoint per timer; when a timer fails, the pass is
+    rolled back and its timers fire again one by one, each in its own savepoint, so that the
+    failure costs only its own timer.
     """
     now = clock.now()
     with transaction.atomic():
         timers = claim_due_timers(now=now, limit=TIMER_BATCH)
-        read = _BatchRows(timers)
-        # Case by case in one order, so that two workers never wait for each other's cases.
-        for timer in sorted(timers, key=lambda t: (t.case_id, t.due_at, t.pk)):
-            _fire(timer, read)
+        if timers:
+            _fire_batch(timers)
     return bool(timers)
 
 
+def _fire_batch(timers: list[Timer]) -> None:
+    # Case by case in one order (the pass's locks, the one-by-one writes): workers never deadlock.
+    ordered = sorted(timers, key=lambda t: (t.case_id, t.due_at, t.pk))
+    try:
+        with transaction.atomic():
+            _fire_together(ordered)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the batch rolls back, the worker waits and retries
+    except Exception:
+        log.warning("a timer failed: the batch's %d timers fire again one by one", len(ordered))
+        for timer in ordered:
+            _fire_alone(timer)
+
+
 class _BatchRows:
-    """The batch's cases and assignments, read in two queries instead of two per timer.
+    """The batch's cases (held until the commit) and assignments, in two queries instead of two per timer.
 
     A case's rows are handed out for its first timer only: once a timer acted on a case (an
     escalation ends an assignment), its later timers read their rows afresh.
     """
 
-    def __init__(self, timers: list[Timer]) -> None:
-        self.cases = Case.objects.select_related("item", "place", "owner").in_bulk(
-            {t.case_id for t in timers}
+    def __init__(self, timers: Sequence[Timer]) -> None:
+        cases = Case.objects.select_related("item", "place", "owner").filter(
+            pk__in={t.case_id for t in timers}
         )
+        if connection.features.has_select_for_update:
+            # Held from the start and taken in id order: workers whose batches share a case wait for
+            # each other instead of deadlocking, and nobody changes a case between its read and write.
+            cases = cases.select_for_update(of=("self",)).order_by("pk")
+        self.cases = {case.pk: case for case in cases}
         wanted = {t.assignment_id for t in timers if t.assignment_id is not None}
         self.assignments = Assignment.objects.select_related("unit").in_bulk(wanted)
         self.used: set[int] = set()
@@ -99,14 +129,59 @@ def claim_due_timers(*, now: datetime, limit: int) -> list[Timer]:
     return timers
 
 
-def _fire(timer: Timer, read: _BatchRows) -> None:
-    case, assignment = read.take(timer)
+def _fire_together(timers: Sequence[Timer]) -> None:
+    """Fire the batch in one pass; any failure but a lost race ends it (the caller rolls it back).
+
+    Each case's first timer is decided on the rows read for the batch and its step queued; the
+    queued steps are written together, then the cases' later timers fire on their rows read afresh.
+    """
+    read = _BatchRows(timers)
+    batch = Batch()
+    later: list[Timer] = []
+    with ExitStack() as scopes:
+        prepared = timer_batch.send(
+            sender=Timer,
+            timers=timers,
+            cases=list(read.cases.values()),
+            assignments=list(read.assignments.values()),
+        )
+        for _receiver, scope in prepared:
+            if isinstance(scope, AbstractContextManager):
+                scopes.enter_context(scope)
+        for timer in timers:
+            case, assignment = read.take(timer)
+            if case is None:
+                later.append(timer)
+            else:
+                _fire_in_pass(timer, case=case, assignment=assignment, batch=batch)
+        batch.write()
+        for timer in later:
+            _fire_in_pass(timer)
+
+
+def _fire_in_pass(
+    timer: Timer,
+    *,
+    case: Case | None = None,
+    assignment: Assignment | None = None,
+    batch: Batch | None = None,
+) -> None:
     try:
-        event = timer_fire(timer=timer, case=case, assignment=assignment)
+        event = timer_fire(timer=timer, case=case, assignment=assignment, batch=batch)
     except CaseChangedMeanwhile:
-        # Someone acted on the case while it was read: un-fire the timer so the next sweep re-checks it.
-        Timer.objects.filter(pk=timer.pk).update(fired_at=None)
-        log.info("timer %d (%s): case changed meanwhile, will retry", timer.pk, timer.rule)
+        # Safe without a savepoint: the guarded update that lost wrote nothing (services.record).
+        _retry_later(timer)
+        return
+    _log(timer, event)
+
+
+def _fire_alone(timer: Timer) -> None:
+    """Fire one timer in its own savepoint, reading its rows afresh; a failure is logged and dropped."""
+    try:
+        with transaction.atomic():
+            event = timer_fire(timer=timer)
+    except CaseChangedMeanwhile:
+        _retry_later(timer)
         return
     except (OperationalError, InterfaceError):
         raise  # the database went away: the batch rolls back, the worker waits and retries
@@ -114,5 +189,15 @@ def _fire(timer: Timer, read: _BatchRows) -> None:
         # A timer that cannot fire must not stall the clock: it stays fired, the error is logged.
         log.exception("timer %d (%s) of case %d failed", timer.pk, timer.rule, timer.case_id)
         return
+    _log(timer, event)
+
+
+def _retry_later(timer: Timer) -> None:
+    """Someone acted on the case while it was read: un-fire the timer so the next sweep re-checks it."""
+    Timer.objects.filter(pk=timer.pk).update(fired_at=None)
+    log.info("timer %d (%s): case changed meanwhile, will retry", timer.pk, timer.rule)
+
+
+def _log(timer: Timer, event: Event | None) -> None:
     if event is not None:
         log.info("case %s: %s (event %d, timer %d)", event.case.number, event.action, event.seq, timer.pk)

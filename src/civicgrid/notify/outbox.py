@@ -7,17 +7,22 @@ must stay cheap: most events tell nobody, and the webhook list comes from the ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
+from django.dispatch import receiver
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from civicgrid import clock
-from civicgrid.cases.models import Case, Event, Satisfaction
+from civicgrid.cases.jobs import timer_batch
+from civicgrid.cases.models import Assignment, Case, Event, Satisfaction
 from civicgrid.cases.states import Action
 from civicgrid.notify import recipients, texts, webhooks
 from civicgrid.notify.models import Message, MessageTemplate, Transport
@@ -119,8 +124,63 @@ def on_event_recorded(sender: object, *, case: Case, event: Event, **kwargs: Any
     messages = _staff_messages(case, event, notices)
     messages += _rating_sms(case, event)
     messages += _webhook_messages(case, event)
+    if not messages:
+        return
+    if _gathering.messages is not None:
+        _gathering.messages += messages
+    else:
+        Message.objects.bulk_create(messages)
+
+
+class _Gathering(threading.local):
+    """The messages of a clock batch's events, kept to be written together (one per thread, as
+    transactions are); None outside a batch."""
+
+    messages: list[Message] | None = None
+    templates: dict[str, MessageTemplate] | None = None
+
+
+_gathering = _Gathering()
+
+
+@contextmanager
+def gathered() -> Iterator[None]:
+    """Keep the messages the events recorded inside the block cause, and write them in one INSERT
+    when the block ends without an exception; with one, they are dropped with the changes.
+
+    Only for a block that succeeds whole or raises (the clock's one-pass batch): a savepoint rolled
+    back inside it would not take its gathered messages with it. Call inside the transaction."""
+    if _gathering.messages is not None:  # already gathering: the outer block writes them
+        yield
+        return
+    _gathering.messages = []
+    try:
+        yield
+        messages = _gathering.messages
+    finally:
+        _gathering.messages = _gathering.templates = None
     if messages:
         Message.objects.bulk_create(messages)
+
+
+@receiver(timer_batch, dispatch_uid="notify.outbox.gather")
+def gather_timer_batch(
+    sender: object, *, cases: list[Case], assignments: list[Assignment], **kwargs: Any
+) -> AbstractContextManager[None]:
+    """The clock fires a batch in one pass: the staff of the units its events may tell are read at
+    once, and its messages go out in one INSERT at the pass's end."""
+    units = [a.unit_id for a in assignments] + [c.owner_id for c in cases if c.owner_id is not None]
+    recipients.read_unit_staff(unit_ids=units)
+    return gathered()
+
+
+def _templates(keys: Iterable[str]) -> dict[str, MessageTemplate]:
+    """The admins' texts; read once per gathered batch instead of once per event."""
+    if _gathering.messages is None:
+        return texts.stored_templates(keys)
+    if _gathering.templates is None:
+        _gathering.templates = texts.stored_templates(texts.DEFAULTS)
+    return {key: _gathering.templates[key] for key in keys if key in _gathering.templates}
 
 
 def _when(moment: datetime | None) -> str:
@@ -135,12 +195,19 @@ def _when_iso(text: object) -> str:
         return "—"
 
 
+@functools.lru_cache(maxsize=64)
+def _kind_label(kind: str, language: str | None) -> str:
+    """`get_kind_display()`, which translates every choice on each call: once per kind and language."""
+    return str(dict(Case._meta.get_field("kind").flatchoices).get(kind, kind))
+
+
 def _context(case: Case, event: Event) -> dict[str, Any]:
+    kind = _kind_label(case.kind, translation.get_language())
     return {
         "number": case.number,
         "title": case.title,
-        "kind": case.get_kind_display(),
-        "item": case.item.name if case.item else case.get_kind_display(),
+        "kind": kind,
+        "item": case.item.name if case.item else kind,
         "place": case.place.name,
         "owner": case.owner.name if case.owner else "",
         "unit": event.unit.name if event.unit else "",
@@ -173,7 +240,7 @@ def _new(*, case: Case, event: Event, transport: str, key: str, text: texts.Rend
 def _staff_messages(case: Case, event: Event, notices: list[Notice]) -> list[Message]:
     if not notices:
         return []
-    stored = texts.stored_templates(n.key for n in notices)
+    stored = _templates([n.key for n in notices])
     base = _context(case, event)
     messages: list[Message] = []
     told: set[tuple[str, int]] = set()
@@ -212,7 +279,7 @@ def _rating_sms(case: Case, event: Event) -> list[Message]:
         return []
     key = "rating_request_sms"
     link = f"{settings.PUBLIC_URL}/t/{case.tracking_code}/"
-    stored: MessageTemplate | None = texts.stored_templates([key]).get(key)
+    stored: MessageTemplate | None = _templates([key]).get(key)
     text = texts.render(key=key, context={**_context(case, event), "tracking_link": link}, stored=stored)
     params = {"template_id": text.sms_template_id, "params": {"number": case.number, "link": link}}
     return [

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection
-from django.db.models import Q
 
 from civicgrid.accounts.models import Post, Role
 from civicgrid.cases.reach import HANDLING_ROLES
@@ -31,18 +30,36 @@ class _TransactionMemo(threading.local):
 
     def __init__(self) -> None:
         self.owner: object | None = None
-        self.answers: dict[tuple[str, ...], Any] = {}
+        self.answers: dict[tuple[object, ...], Any] = {}
 
-    def get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
+    def _current(self) -> dict[tuple[object, ...], Any] | None:
+        """This transaction's answers; None outside a transaction."""
         blocks = connection.atomic_blocks
         if not blocks:
-            return load()
+            return None
         if self.owner is not blocks[0]:  # another transaction: start afresh
             self.owner, self.answers = blocks[0], {}
-        if key not in self.answers:
-            self.answers[key] = load()
-        answer: T = self.answers[key]
+        return self.answers
+
+    def get(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
+        answers = self._current()
+        if answers is None:
+            return load()
+        if key not in answers:
+            answers[key] = load()
+        answer: T = answers[key]
         return answer
+
+    def get_many(self, kind: str, ids: list[int], load: Callable[[list[int]], dict[int, T]]) -> dict[int, T]:
+        """One answer per id, those not yet remembered read together by `load`."""
+        answers = self._current()
+        if answers is None:
+            return load(ids)
+        missing = [i for i in ids if (kind, i) not in answers]
+        if missing:
+            for i, answer in load(missing).items():
+                answers[(kind, i)] = answer
+        return {i: answers[(kind, i)] for i in ids}
 
     def forget(self, **kwargs: object) -> None:
         self.owner, self.answers = None, {}
@@ -51,28 +68,45 @@ class _TransactionMemo(threading.local):
 memo = _TransactionMemo()
 
 
-def _holders(posts: Q) -> list[Recipient]:
-    """Active users holding an active post matching `posts`, each once, in a stable order."""
-    return memo.get((str(posts),), lambda: _read_holders(posts))
-
-
-def _read_holders(posts: Q) -> list[Recipient]:
+def _read_unit_staff(unit_ids: list[int]) -> dict[int, list[Recipient]]:
+    """Active users holding an active handling post on each unit, each once, in a stable order."""
     rows = (
-        Post.objects.filter(posts, active=True, unit__active=True, user__is_active=True)
+        Post.objects.filter(
+            role__in=HANDLING_ROLES,
+            unit_id__in=unit_ids,
+            active=True,
+            unit__active=True,
+            user__is_active=True,
+        )
         .order_by("user_id")
-        .values_list("user_id", "user__email")
+        .values_list("unit_id", "user_id", "user__email")
         .distinct()
     )
     # Plain tuples, not model instances: the worker asks this for every event it records.
-    return [Recipient(pk, email) for pk, email in rows]
+    staff: dict[int, list[Recipient]] = {pk: [] for pk in unit_ids}
+    for unit_id, pk, email in rows:
+        staff[unit_id].append(Recipient(pk, email))
+    return staff
 
 
-def unit_staff(*, unit_ids: Iterable[int] = (), codes: Iterable[str] = ()) -> list[Recipient]:
+def unit_staff(*, unit_ids: Iterable[int]) -> list[Recipient]:
     """The people who work the cases given to these units (handler, unit head, grid and liaison posts)."""
-    ids, wanted_codes = list(unit_ids), list(codes)
-    if not ids and not wanted_codes:
+    ids = list(dict.fromkeys(unit_ids))
+    if not ids:
         return []
-    return _holders(Q(role__in=HANDLING_ROLES) & (Q(unit_id__in=ids) | Q(unit__code__in=wanted_codes)))
+    found: dict[int, Recipient] = {}
+    for staff in memo.get_many("unit_staff", ids, _read_unit_staff).values():
+        for recipient in staff:
+            found.setdefault(recipient.pk, recipient)
+    return sorted(found.values())
+
+
+def read_unit_staff(*, unit_ids: Iterable[int]) -> None:
+    """Read the staff of these units in one query for the rest of the transaction (a clock batch
+    about to tell many units): `unit_staff` then answers from memory."""
+    ids = list(dict.fromkeys(unit_ids))
+    if ids and connection.atomic_blocks:
+        memo.get_many("unit_staff", ids, _read_unit_staff)
 
 
 class _Overseer(NamedTuple):

@@ -60,7 +60,7 @@ def record(
         public=public,
         at=moment,
     )
-    _announce(case=case, event=event)
+    announce(case=case, event=event)
     return event
 
 
@@ -112,11 +112,11 @@ def first_event(
         at=at,
     )
     next_case_number(case=case, day=at)
-    _announce(case=case, event=event)
+    announce(case=case, event=event)
     return event
 
 
-def _announce(*, case: Case, event: Event) -> None:
+def announce(*, case: Case, event: Event) -> None:
     """Outbox rows are written now, in the change's transaction; other effects wait for the commit."""
     event_recorded.send(sender=Event, case=case, event=event)
     transaction.on_commit(lambda: case_changed.send(sender=Case, case_id=case.pk, event_id=event.pk))
