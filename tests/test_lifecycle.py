@@ -23,12 +23,14 @@ from civicgrid.cases.models import (
     ExtensionRequest,
 )
 from civicgrid.cases.policy import allowed_actions
+from civicgrid.cases.services.exclusions import case_exclude, case_refuse_exclusion, case_request_exclusion
 from civicgrid.cases.states import Action, Status, TransitionNotAllowed
 from civicgrid.org.models import Unit
 from tests.conftest import CaseMaker, Town, at
 from tests.test_states import (
     ALL_STATUSES,
     ALLOWED_PAIRS,
+    EXCLUDABLE,
     REFUSED_PAIRS,
     WITH_UNIT,
     expected_target,
@@ -110,6 +112,14 @@ def ask_for_extension(case: Case, world: World) -> None:
         services.case_request_extension(case=case, actor=world.people["chen"], days=3, reason="需协调")
 
 
+def ask_for_exclusion(case: Case, world: World) -> None:
+    """The community, whose figures count the case, asks to exclude it where it can be asked."""
+    if case.status in EXCLUDABLE:
+        case_request_exclusion(
+            case=case, actor=world.people["zhao"], reason="malicious", note="同一人反复恶意投诉"
+        )
+
+
 WAYS: dict[Action, Way] = {
     Action.ACCEPT: Way(lambda c, u, w: services.case_accept(case=c, actor=u), "centre"),
     Action.REJECT: Way(lambda c, u, w: services.case_reject(case=c, actor=u, reason="重复来电"), "centre"),
@@ -166,6 +176,19 @@ WAYS: dict[Action, Way] = {
         lambda c, u, w: services.case_supervise(case=c, actor=u, note="请加快办理"), "supervisor"
     ),
     Action.NOTE: Way(lambda c, u, w: services.case_note(case=c, actor=u, text="已电话联系"), "centre"),
+    # An area unit above the place always counts the case, so only the state can turn it away.
+    Action.REQUEST_EXCLUSION: Way(
+        lambda c, u, w: case_request_exclusion(case=c, actor=u, reason="duplicate", note="与前一诉求重复"),
+        "zhao",
+    ),
+    Action.EXCLUDE: Way(
+        lambda c, u, w: case_exclude(case=c, actor=u), "supervisor", prepare=ask_for_exclusion
+    ),
+    Action.REFUSE_EXCLUSION: Way(
+        lambda c, u, w: case_refuse_exclusion(case=c, actor=u, note="证据不足"),
+        "supervisor",
+        prepare=ask_for_exclusion,
+    ),
 }
 
 # Acknowledging, returning, asking for time and summoning belong to a unit holding an open

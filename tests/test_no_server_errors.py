@@ -12,8 +12,10 @@ from django.urls import URLResolver, get_resolver
 
 from civicgrid.accounts.models import User
 from civicgrid.cases.models import Case
+from civicgrid.cases.services.exclusions import case_request_exclusion
 from civicgrid.cases.states import USER_ACTIONS
 from tests.conftest import Town, api_client
+from tests.test_permissions import route_of
 
 GARBAGE = {
     "reason": "",
@@ -101,9 +103,12 @@ def test_it_never_answers_500_to_a_page_action(
 
 @pytest.mark.parametrize("status", ["accepted", "in_progress", "resolved"])
 def test_it_answers_every_bad_api_action_with_the_error_shape(
-    status: str, case_in: Callable[[str], Case], centre: User, chen: User, supervisor: User
+    status: str, case_in: Callable[[str], Case], centre: User, chen: User, supervisor: User, zhao: User
 ) -> None:
     case = case_in(status)
+    # A request waits, so a decision names a real one (and asking again meets one waiting).
+    waiting = case_request_exclusion(case=case, actor=zhao, reason="duplicate", note="重复诉求")
+    request_id = waiting.exclusion_requests.get().pk
     bodies = [
         "",
         "[]",
@@ -114,15 +119,13 @@ def test_it_answers_every_bad_api_action_with_the_error_shape(
     failures = []
     for user in [centre, chen, supervisor]:
         client = api_client(user)
-        for action in USER_ACTIONS:
+        urls = [route_of(a).format(number=case.number, exclusion_id=request_id) for a in USER_ACTIONS]
+        urls += [f"/api/v1/cases/{case.number}/exclusions/{bad}/decision" for bad in ("abc", "9" * 30, "-1")]
+        for url in urls:
             for body in bodies:
-                response = client.post(
-                    f"/api/v1/cases/{case.number}/actions/{action}",
-                    data=body,
-                    content_type="application/json",
-                )
+                response = client.post(url, data=body, content_type="application/json")
                 if response.status_code != 200 and "error" not in response.json():
-                    failures.append((user.username, action, body[:20], response.status_code))
+                    failures.append((user.username, url, body[:20], response.status_code))
     assert not failures
 
 

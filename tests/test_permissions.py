@@ -16,9 +16,18 @@ from civicgrid.cases import services
 from civicgrid.cases.errors import NotPermitted
 from civicgrid.cases.models import Case
 from civicgrid.cases.policy import allowed_actions
+from civicgrid.cases.selectors import pending_exclusion
 from civicgrid.cases.states import Action, Status
 from tests.conftest import api_client
-from tests.test_lifecycle import PERSONAS, WAYS, World, ask_for_extension, snapshot, world_from
+from tests.test_lifecycle import (
+    PERSONAS,
+    WAYS,
+    World,
+    ask_for_exclusion,
+    ask_for_extension,
+    snapshot,
+    world_from,
+)
 from tests.test_states import ACTIONS
 
 S = Status
@@ -94,6 +103,16 @@ MATRIX = [
     scene(Action.SUPERVISE, S.DISPATCHED, "supervisor", "leader"),
     scene(Action.NOTE, S.DISPATCHED, *EVERY_STAFF_WHO_SEES),
     scene(Action.NOTE, S.RESOLVED, *EVERY_STAFF_WHO_SEES),
+    # 考核剔除: the units whose figures count the case (the lead unit, the community and street
+    # holding its place; not the grid, whose work counts in its community's) ask; a supervisor of
+    # its district decides.
+    scene(Action.REQUEST_EXCLUSION, S.ACCEPTED, "zhao", "qian"),
+    scene(Action.REQUEST_EXCLUSION, S.DISPATCHED, "chen", "zhao", "qian"),
+    scene(Action.REQUEST_EXCLUSION, S.CLOSED, "chen", "zhao", "qian"),
+    scene(Action.REQUEST_EXCLUSION, S.IN_PROGRESS, "zhao", "qian", shape="community"),
+    scene(Action.EXCLUDE, S.CLOSED, "supervisor", prepare=ask_for_exclusion),
+    scene(Action.EXCLUDE, S.IN_PROGRESS, "supervisor", prepare=ask_for_exclusion),
+    scene(Action.REFUSE_EXCLUSION, S.DISPATCHED, "supervisor", prepare=ask_for_exclusion),
 ]
 
 
@@ -176,7 +195,26 @@ BODIES: dict[Action, dict[str, Any]] = {
     Action.WITHDRAW: {"reason": "已自行解决"},
     Action.SUPERVISE: {"note": "请加快办理"},
     Action.NOTE: {"text": "已电话联系"},
+    Action.REQUEST_EXCLUSION: {"reason": "malicious", "note": "同一人反复恶意投诉"},
+    Action.EXCLUDE: {"decision": "approve"},
+    Action.REFUSE_EXCLUSION: {"decision": "refuse", "note": "证据不足"},
 }
+# Exclusions are served beside the actions: a decision names the request it decides.
+ROUTES: dict[Action, str] = {
+    Action.REQUEST_EXCLUSION: CASES + "/{number}/exclusions",
+    Action.EXCLUDE: CASES + "/{number}/exclusions/{exclusion_id}/decision",
+    Action.REFUSE_EXCLUSION: CASES + "/{number}/exclusions/{exclusion_id}/decision",
+}
+
+
+def route_of(action: Action) -> str:
+    return ROUTES.get(action, CASES + "/{number}/actions/" + action.value)
+
+
+def url_of(action: Action, case: Case) -> str:
+    waiting = pending_exclusion(case=case)
+    return route_of(action).format(number=case.number, exclusion_id=waiting.pk if waiting else 0)
+
 
 # (scene of MATRIX, who asks, expected status): one who sees the case but lacks the right (403),
 # one who does not see it at all (404), for every action endpoint.
@@ -218,6 +256,12 @@ HTTP_REFUSALS: list[tuple[str, str, int]] = [
     ("supervise-plain-dispatched", "li", 404),
     ("note-plain-dispatched", "integrator", 403),
     ("note-plain-dispatched", "sun", 404),
+    ("request_exclusion-plain-dispatched", "supervisor", 403),
+    ("request_exclusion-plain-dispatched", "li", 404),
+    ("exclude-plain-closed", "chen", 403),
+    ("exclude-plain-closed", "sun", 404),
+    ("refuse_exclusion-plain-dispatched", "leader", 403),
+    ("refuse_exclusion-plain-dispatched", "li", 404),
 ]
 ERROR_CODES = {403: "forbidden", 404: "not_found"}
 
@@ -242,9 +286,7 @@ def test_it_answers_a_refused_action_with_403_or_404(
         body["into"] = merge_target(world, asker)
     before = snapshot(case)
 
-    status, answer = call(
-        api_client(world.people[asker]), "post", f"{CASES}/{case.number}/actions/{scene.action.value}", body
-    )
+    status, answer = call(api_client(world.people[asker]), "post", url_of(scene.action, case), body)
 
     assert status == expected, answer
     assert answer["error"]["code"] == ERROR_CODES[expected]
@@ -300,7 +342,7 @@ def test_it_has_a_refusal_test_for_every_case_endpoint() -> None:
     }
     exercised = set(OTHER_REFUSALS)
     for scene_id, _asker, _expected in HTTP_REFUSALS:
-        exercised.add(("post", f"{CASES}/{{number}}/actions/{BY_ID[scene_id].action.value}"))
+        exercised.add(("post", route_of(BY_ID[scene_id].action)))
     both = {BY_ID[scene_id].action for scene_id, _a, expected in HTTP_REFUSALS if expected == 403} & {
         BY_ID[scene_id].action for scene_id, _a, expected in HTTP_REFUSALS if expected == 404
     }

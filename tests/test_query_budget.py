@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from django.core.cache import cache
@@ -10,6 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from civicgrid.accounts.models import User
+from civicgrid.cases.models import Case
+from civicgrid.cases.services.exclusions import case_request_exclusion
 from tests.conftest import CaseMaker, Town, api_client
 
 
@@ -78,3 +81,25 @@ def test_it_shows_a_case_within_its_query_budget(new_case: CaseMaker, centre: Us
 
     assert response.status_code == 200
     assert len(queries) <= 7, [q["sql"][:80] for q in queries]
+
+
+def test_it_shows_a_case_to_the_units_and_the_supervisor_of_an_exclusion_within_budget(
+    case_in: Callable[[str], Case], zhao: User, chen: User, supervisor: User
+) -> None:
+    case = case_in("closed")
+    budgets = {}
+
+    for user in (zhao, chen):  # both may ask: the community holding the place, the lead unit
+        client = api_client(user)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/v1/cases/{case.number}")
+        assert "request_exclusion" in response.json()["allowed_actions"]
+        budgets[user.username] = len(queries)
+    case_request_exclusion(case=case, actor=zhao, reason="duplicate", note="与上月诉求重复")
+    client = api_client(supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/cases/{case.number}")
+    budgets[supervisor.username] = len(queries)
+
+    assert response.json()["pending_exclusion"] is not None
+    assert all(used <= 7 for used in budgets.values()), budgets

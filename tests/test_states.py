@@ -27,6 +27,9 @@ C = Capacity
 WITH_UNIT = {S.DISPATCHED, S.IN_PROGRESS}
 ENDED = (S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN)
 ALL_STATUSES = tuple(Status)
+# 考核剔除 is asked from acceptance on, and mostly after the fact: closed cases too.
+EXCLUDABLE = frozenset({S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED})
+EXCLUSION_ACTIONS = (Action.REQUEST_EXCLUSION, Action.EXCLUDE, Action.REFUSE_EXCLUSION)
 ACTIONS = tuple(a for a in Action if a not in SYSTEM_ACTIONS)
 
 # action -> (the statuses it may start from, the status it leads to; None keeps the status).
@@ -51,6 +54,10 @@ EXPECTED: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.WITHDRAW: (frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}), S.WITHDRAWN),
     Action.SUPERVISE: (frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}), None),
     Action.NOTE: (frozenset(ALL_STATUSES), None),
+    # Exclusions change the figures, never the status.
+    Action.REQUEST_EXCLUSION: (EXCLUDABLE, None),
+    Action.EXCLUDE: (EXCLUDABLE, None),
+    Action.REFUSE_EXCLUSION: (EXCLUDABLE, None),
 }
 
 # action -> the capacities granted it (any status), then the narrower grants for one status.
@@ -73,6 +80,9 @@ EXPECTED_PERMISSIONS: dict[Action, frozenset[Capacity]] = {
     Action.WITHDRAW: frozenset({C.CENTRE, C.CREATOR}),
     Action.SUPERVISE: frozenset({C.SUPERVISOR, C.LEADER}),
     Action.NOTE: frozenset({C.VIEWER}),
+    Action.REQUEST_EXCLUSION: frozenset({C.ASSESSED}),
+    Action.EXCLUDE: frozenset({C.SUPERVISOR}),
+    Action.REFUSE_EXCLUSION: frozenset({C.SUPERVISOR}),
 }
 EXPECTED_PERMISSIONS_IN: dict[tuple[Action, Status], frozenset[Capacity]] = {
     (Action.RESOLVE, S.ACCEPTED): frozenset({C.GRID_WORKER}),
@@ -131,12 +141,19 @@ def test_it_accepts_the_status_as_a_plain_string() -> None:
         next_status(Action.DISPATCH, "submitted")
 
 
-@pytest.mark.parametrize("status", ENDED)
+@pytest.mark.parametrize("status", sorted(set(ENDED) - {S.CLOSED}))
 def test_it_allows_only_a_note_on_an_ended_case(status: Status) -> None:
     possible = [action for action in ACTIONS if can_start(action, status)]
 
     assert possible == [Action.NOTE]
     assert next_status(Action.NOTE, status) == status
+
+
+def test_it_allows_a_note_and_the_exclusions_on_a_closed_case() -> None:
+    possible = [action for action in ACTIONS if can_start(action, S.CLOSED)]
+
+    assert possible == [Action.NOTE, *EXCLUSION_ACTIONS]
+    assert {next_status(action, S.CLOSED) for action in possible} == {S.CLOSED}
 
 
 def test_it_closes_on_a_satisfied_or_basically_satisfied_evaluation() -> None:

@@ -22,7 +22,8 @@ from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case
 from civicgrid.cases.presenters import case_detail, case_summary, new_case_detail
 from civicgrid.cases.reach import reach_of
-from civicgrid.cases.selectors import CaseFilters, case_visible, cases_filtered
+from civicgrid.cases.selectors import CaseFilters, case_visible, cases_filtered, exclusion_of
+from civicgrid.cases.services.exclusions import case_exclude, case_refuse_exclusion, case_request_exclusion
 from civicgrid.cases.services.intake import case_create_event, case_create_idempotent_event
 from civicgrid.catalogue.models import Item
 from civicgrid.catalogue.selectors import item_by_code
@@ -312,3 +313,40 @@ def supervise(request: HttpRequest, number: str, payload: s.SuperviseIn) -> s.Ca
 @router.post(A + "note", response=R, summary="备注 note")
 def note(request: HttpRequest, number: str, payload: s.NoteIn) -> s.CaseOut:
     return _act(request, number, lambda c, u: services.case_note(case=c, actor=u, text=payload.text))
+
+
+# --- 考核剔除 exclusions: a decision names its request, so they live beside the actions ------------
+
+
+@router.post("/{number}/exclusions", response=R, summary="申请考核剔除 request_exclusion")
+def request_exclusion(request: HttpRequest, number: str, payload: s.ExclusionIn) -> s.CaseOut:
+    """A unit whose figures count the case (its lead unit, or an area holding its place) asks to
+    exclude it: `reason` malicious | out_of_scope | duplicate, with a note. One request waits at a time."""
+    unit = _unit(payload.unit, "unit") if payload.unit else None
+    return _act(
+        request,
+        number,
+        lambda c, u: case_request_exclusion(
+            case=c, actor=u, reason=payload.reason, note=payload.note, unit=unit
+        ),
+    )
+
+
+@router.post(
+    "/{number}/exclusions/{exclusion_id}/decision", response=R, summary="审核考核剔除 exclude / refuse"
+)
+def decide_exclusion(
+    request: HttpRequest, number: str, exclusion_id: int, payload: s.ExclusionDecisionIn
+) -> s.CaseOut:
+    """A supervisor of the case's district approves (`exclude`: the case leaves every figure) or
+    refuses (a note is required) the waiting request; a decided request is final (409)."""
+    user = _user(request)
+    case = _visible(request, number)
+    waiting = exclusion_of(case=case, pk=exclusion_id)
+    if waiting is None:
+        raise HttpError(404, _("剔除申请 %(id)s 不存在") % {"id": exclusion_id})
+    if payload.decision == "approve":
+        case = case_exclude(case=case, actor=user, request=waiting, note=payload.note)
+    else:
+        case = case_refuse_exclusion(case=case, actor=user, request=waiting, note=payload.note)
+    return case_detail(case=case, user=user)

@@ -102,6 +102,10 @@ class Case(models.Model):
     callback_requested_at = models.DateTimeField(_("待回访时间"), null=True, blank=True)
     # Set by a dissatisfied rating: the supervisor decides whether to reopen (重办审核).
     review_requested_at = models.DateTimeField(_("待重办审核时间"), null=True, blank=True)
+    # Set while an exclusion request waits (考核剔除审核): the supervisor's queue reads it, closed cases too.
+    exclusion_requested_at = models.DateTimeField(_("待剔除审核时间"), null=True, blank=True)
+    # Set by an approved exclusion: the case counts in no figure (考核剔除), whatever its status.
+    excluded_at = models.DateTimeField(_("考核剔除时间"), null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", verbose_name=_("合并至"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -121,8 +125,17 @@ class Case(models.Model):
             models.Index(fields=["place", "status"], name="case_place_status_idx"),
             # Serves the overdue filter and the deadline sweep (open cases by resolution deadline).
             models.Index(fields=["status", "resolve_by"], name="case_status_due_idx"),
-            # Serves a caller's history on the hotline console (same phone).
-            models.Index(fields=["reporter_phone"], name="case_phone_idx"),
+            # Serves a caller's history on the hotline console (same phone), and 重复诉求: the
+            # cases from a phone within 30 days of another.
+            models.Index(fields=["reporter_phone", "created_at"], name="case_phone_time_idx"),
+            # Serves 重复诉求 by place: the cases in a building about an item within 30 days.
+            models.Index(fields=["building", "item", "created_at"], name="case_building_item_idx"),
+            # Serves the supervisors' exclusion queue beside the open cases (a tiny partial index).
+            models.Index(
+                fields=["exclusion_requested_at"],
+                name="case_exclusion_asked_idx",
+                condition=models.Q(exclusion_requested_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -363,6 +376,60 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} +{self.days}"
+
+
+class ExclusionRequest(models.Model):
+    """A unit's request to take a case out of the assessment figures (考核剔除), decided by a supervisor."""
+
+    class Reason(models.TextChoices):
+        MALICIOUS = "malicious", _("恶意诉求")
+        OUT_OF_SCOPE = "out_of_scope", _("非本辖区/不属于职责范围")
+        DUPLICATE = "duplicate", _("重复诉求")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审核")  # waits for a supervisor of the case's district
+        APPROVED = "approved", _("已剔除")  # final: the case counts in no figure
+        REFUSED = "refused", _("未批准")  # final for this request
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exclusion_requests")
+    # The unit whose figures the case counts in and that asks: the lead unit or an area holding the place.
+    unit = models.ForeignKey(Unit, verbose_name=_("申请单位"), on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("剔除理由"), max_length=16, choices=Reason.choices)
+    note = models.TextField(_("情况说明"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decision_note = models.TextField(_("审核意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("考核剔除申请")
+        verbose_name_plural = _("考核剔除申请")
+        constraints = [
+            # At most one open request per case: another one waits for the first decision.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(status="pending"),
+                name="exclusion_one_pending",
+            ),
+        ]
+        indexes = [
+            # Serves the bulletin's list: requests approved in a period (approved_exclusions).
+            models.Index(fields=["status", "decided_at"], name="exclusion_decided_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.reason} ({self.status})"
 
 
 class IdempotencyKey(models.Model):

@@ -9,6 +9,7 @@ from civicgrid.cases.reach import Reach, reach_of
 from civicgrid.cases.selectors import (
     active_assignments,
     case_seen_by,
+    exclusion_requests_made,
     is_rated,
     last_resolution_seq,
     pending_extension,
@@ -23,10 +24,13 @@ from civicgrid.cases.states import (
     may,
     may_in,
 )
+from civicgrid.org import refcache
 from civicgrid.org.models import Unit
 from civicgrid.org.selectors import area_parent
 
 OPEN_ASSIGNMENT = (AssignmentStatus.PENDING, AssignmentStatus.ACKNOWLEDGED)
+# A refused exclusion may be asked once more, with a new request (复核); the second refusal is final.
+MAX_EXCLUSION_REQUESTS = 2
 
 
 def capacities(*, case: Case, user: User, assignments: list[Assignment] | None = None) -> frozenset[Capacity]:
@@ -46,10 +50,46 @@ def capacities(*, case: Case, user: User, assignments: list[Assignment] | None =
         found.add(Capacity.CREATOR)
     if reach.is_staff_member and case_seen_by(case=case, user=user):
         found.add(Capacity.VIEWER)
-    found |= _handling_capacities(
-        reach, active_assignments(case=case) if assignments is None else assignments
-    )
+    current = active_assignments(case=case) if assignments is None else assignments
+    found |= _handling_capacities(reach, current)
+    if _assessed_units(reach, user, case, current):
+        found.add(Capacity.ASSESSED)
     return frozenset(found)
+
+
+# Areas whose figures are assessed (考核): a grid's work counts in its community's figures, so a grid
+# asks for an exclusion only as the lead unit of a case it handled on the spot.
+ASSESSED_AREA_KINDS = (Unit.Kind.DISTRICT, Unit.Kind.STREET, Unit.Kind.COMMUNITY)
+
+
+def _handled_areas(reach: Reach, user: User) -> list[Unit]:
+    """The assessed area units the user works in (not those an admin post oversees): once per user
+    object, between requests from the reference cache."""
+    memo: list[Unit] | None = getattr(user, "_civicgrid_handled_areas", None)
+    if memo is None:
+        memo = refcache.cached(
+            refcache.key_for("handled-areas", str(reach.user_id)),
+            lambda: list(Unit.objects.filter(pk__in=reach.handled_unit_ids, kind__in=ASSESSED_AREA_KINDS)),
+        )
+        user._civicgrid_handled_areas = memo  # type: ignore[attr-defined]
+    return memo or []
+
+
+def _assessed_units(reach: Reach, user: User, case: Case, assignments: list[Assignment]) -> list[Unit]:
+    """The user's units whose figures count the case: its lead unit first, then the assessed areas
+    holding its place from the nearest up. The lead stays the lead once it resolved (its figures
+    count the case)."""
+    units = [a.unit for a in assignments if a.role == "lead" and a.unit_id in reach.handled_unit_ids]
+    # Only a handling post on an area above the place can add one: no query for anybody else.
+    if reach.covers(reach.area_paths, case.place.path):
+        areas = [u for u in _handled_areas(reach, user) if case.place.path.startswith(u.path)]
+        units += sorted((u for u in areas if u not in units), key=lambda u: -u.depth)
+    return units
+
+
+def assessed_units(*, case: Case, user: User) -> list[Unit]:
+    """The units through which `user` may ask to exclude `case` from the figures (考核剔除)."""
+    return _assessed_units(reach_of(user), user, case, active_assignments(case=case))
 
 
 def _handling_capacities(reach: Reach, assignments: list[Assignment]) -> set[Capacity]:
@@ -133,6 +173,8 @@ def state_problem(
     if action == Action.RESOLVE and case.status == Status.IN_PROGRESS:
         lead = _lead(current)
         return None if lead is not None and lead.acknowledged_at else "the lead unit has not acknowledged"
+    if action in EXCLUSION_ACTIONS:
+        return _exclusion_problem(case=case, action=action)
     if action == Action.EVALUATE:
         seq = last_resolution_seq(case=case)
         return (
@@ -140,6 +182,23 @@ def state_problem(
             if seq is None or is_rated(case=case, resolution_seq=seq)
             else None
         )
+    return None
+
+
+EXCLUSION_ACTIONS = frozenset({Action.REQUEST_EXCLUSION, Action.EXCLUDE, Action.REFUSE_EXCLUSION})
+
+
+def _exclusion_problem(*, case: Case, action: Action) -> str | None:
+    """An excluded case stays excluded; one request waits at a time; two refusals end the asking."""
+    waiting = case.exclusion_requested_at is not None
+    if action != Action.REQUEST_EXCLUSION:
+        return None if waiting else "no exclusion request is waiting"
+    if case.excluded_at is not None:
+        return "the case is already excluded from the figures"
+    if waiting:
+        return "an exclusion request is already waiting"
+    if exclusion_requests_made(case=case) >= MAX_EXCLUSION_REQUESTS:
+        return "the exclusion was refused twice; that decision is final"
     return None
 
 

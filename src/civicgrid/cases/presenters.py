@@ -8,8 +8,8 @@ from django_stubs_ext import StrOrPromise
 from civicgrid.accounts.models import User
 from civicgrid.cases.models import Assignment, Case, Event
 from civicgrid.cases.policy import allowed_actions, capacities
-from civicgrid.cases.schemas import AssignmentOut, CaseOut, CaseSummary, EventOut, ReporterOut
-from civicgrid.cases.selectors import case_assignments, case_is_overdue, case_timeline
+from civicgrid.cases.schemas import AssignmentOut, CaseOut, CaseSummary, EventOut, ExclusionOut, ReporterOut
+from civicgrid.cases.selectors import case_assignments, case_is_overdue, case_timeline, pending_exclusion
 from civicgrid.cases.states import Action, Capacity
 from civicgrid.org.phones import mask_phone
 
@@ -80,6 +80,22 @@ def case_summary(case: Case) -> CaseSummary:
         resolve_by=case.resolve_by,
         overdue=case_is_overdue(case=case),
         supervised=case.supervised_at is not None,
+        excluded=case.excluded_at is not None,
+    )
+
+
+def pending_exclusion_out(case: Case) -> ExclusionOut | None:
+    """The exclusion request waiting on the case (no query when none waits)."""
+    request = pending_exclusion(case=case)
+    if request is None:
+        return None
+    return ExclusionOut(
+        id=request.pk,
+        unit=request.unit.code,
+        unit_name=request.unit.name,
+        reason=request.reason,
+        note=request.note,
+        requested_at=request.requested_at,
     )
 
 
@@ -134,6 +150,8 @@ def case_detail(
         ],
         allowed_actions=allowed_actions(case=case, user=user, assignments=current, caps=caps),
         events=[event_out(e) for e in (case_timeline(case=case) if timeline is None else timeline)],
+        excluded_at=case.excluded_at,
+        pending_exclusion=pending_exclusion_out(case),
     )
 
 

@@ -77,6 +77,18 @@ class CaseSummary(Schema):
     resolve_by: datetime | None
     overdue: bool
     supervised: bool
+    excluded: bool = False  # 考核剔除: the case counts in no figure
+
+
+class ExclusionOut(Schema):
+    """An exclusion request waiting for a supervisor; its id is what a decision names."""
+
+    id: int
+    unit: str
+    unit_name: str
+    reason: str
+    note: str
+    requested_at: datetime
 
 
 class CaseOut(CaseSummary):
@@ -90,6 +102,8 @@ class CaseOut(CaseSummary):
     assignments: list[AssignmentOut]
     allowed_actions: list[str]
     events: list[EventOut]
+    excluded_at: datetime | None = None
+    pending_exclusion: ExclusionOut | None = None
 
 
 class CaseList(Schema):
@@ -151,3 +165,19 @@ class SuperviseIn(Schema):
 
 class NoteIn(Schema):
     text: str = Field(..., min_length=1, max_length=5000)
+
+
+ExclusionReasonName = Literal["malicious", "out_of_scope", "duplicate"]
+
+
+class ExclusionIn(Schema):
+    reason: ExclusionReasonName
+    note: str = Field(..., min_length=1, max_length=2000)
+    # Which of the caller's units asks; by default its lead unit, else the nearest area holding the place.
+    unit: str | None = None
+
+
+class ExclusionDecisionIn(Schema):
+    decision: Literal["approve", "refuse"]
+    # Required to refuse: the unit is told why.
+    note: str = Field(default="", max_length=2000)

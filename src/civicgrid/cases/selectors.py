@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from civicgrid import clock
 from civicgrid.accounts.models import User
-from civicgrid.cases.models import Assignment, Case, Evaluation, Event, ExtensionRequest
+from civicgrid.cases.models import Assignment, Case, Evaluation, Event, ExclusionRequest, ExtensionRequest
 from civicgrid.cases.reach import Reach, reach_of
 from civicgrid.cases.states import OPEN, Status
 from civicgrid.org.models import Unit
@@ -84,6 +85,46 @@ def lead_assignment(*, case: Case) -> Assignment | None:
 
 def pending_extension(*, case: Case) -> ExtensionRequest | None:
     return case.extension_requests.filter(status=ExtensionRequest.Status.PENDING).first()
+
+
+def pending_exclusion(*, case: Case) -> ExclusionRequest | None:
+    """The exclusion request waiting for a supervisor (no query when the case says none waits)."""
+    if case.exclusion_requested_at is None:
+        return None
+    return (
+        case.exclusion_requests.filter(status=ExclusionRequest.Status.PENDING).select_related("unit").first()
+    )
+
+
+def exclusion_of(*, case: Case, pk: int) -> ExclusionRequest | None:
+    """One of the case's exclusion requests by id (None when it belongs to another case)."""
+    return case.exclusion_requests.filter(pk=pk).select_related("unit").first()
+
+
+def exclusion_requests_made(*, case: Case) -> int:
+    return case.exclusion_requests.count()
+
+
+def _moment(day: date | datetime) -> datetime:
+    """A period bound: a datetime as given, a date as its local midnight."""
+    if isinstance(day, datetime):
+        return day
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def approved_exclusions(
+    *, start: date | datetime, end: date | datetime, place: Unit | None
+) -> QuerySet[ExclusionRequest]:
+    """Exclusions approved in [start, end) for cases located in `place`'s subtree (everywhere when None),
+    in the order they were decided: the bulletin's list (served by exclusion_decided_idx)."""
+    found = ExclusionRequest.objects.filter(
+        status=ExclusionRequest.Status.APPROVED, decided_at__gte=_moment(start), decided_at__lt=_moment(end)
+    )
+    if place is not None:
+        found = found.filter(case__place__path__startswith=place.path)
+    return found.select_related(
+        "case", "case__place", "case__item", "unit", "requested_by", "decided_by"
+    ).order_by("decided_at", "id")
 
 
 def last_resolution_seq(*, case: Case) -> int | None:

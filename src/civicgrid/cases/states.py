@@ -41,6 +41,10 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     SUPERVISE = "supervise"
     NOTE = "note"
+    # 考核剔除: served at /cases/{number}/exclusions, not under /actions/ (a decision names its request).
+    REQUEST_EXCLUSION = "request_exclusion"
+    EXCLUDE = "exclude"  # the approval: the case leaves every figure
+    REFUSE_EXCLUSION = "refuse_exclusion"
     # Recorded by the system, never requested by a user.
     CREATE = "create"
     WARN = "warn"  # 预警: a share of a response or resolution time has passed
@@ -61,6 +65,9 @@ class Capacity(StrEnum):
     ASSIGNEE = "assignee"  # staff of a unit holding an unacknowledged or active assignment
     GRID_WORKER = "grid_worker"  # the grid worker of the grid the case is in (小事一格解决)
     CREATOR = "creator"  # the account that submitted the case (an integrator, a grid worker)
+    # Staff of a unit whose figures count the case: its lead unit, or an assessed area (community,
+    # street, district) holding its place.
+    ASSESSED = "assessed"
     VIEWER = "viewer"  # any staff member who can see the case
 
 
@@ -69,6 +76,8 @@ OPEN: frozenset[Status] = frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN
 ENDED: frozenset[Status] = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN})
 WITH_UNIT: frozenset[Status] = frozenset({S.DISPATCHED, S.IN_PROGRESS})
 ALL: frozenset[Status] = OPEN | ENDED
+# Figures are contested once the case counts (accepted) and mostly after the fact (closed).
+EXCLUDABLE: frozenset[Status] = frozenset({S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED})
 
 # action -> (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
@@ -93,6 +102,10 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.WITHDRAW: (frozenset({S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}), S.WITHDRAWN),
     Action.SUPERVISE: (OPEN - {S.RESOLVED}, None),
     Action.NOTE: (ALL, None),
+    # Exclusions change the figures, never the status.
+    Action.REQUEST_EXCLUSION: (EXCLUDABLE, None),
+    Action.EXCLUDE: (EXCLUDABLE, None),
+    Action.REFUSE_EXCLUSION: (EXCLUDABLE, None),
 }
 
 C = Capacity
@@ -116,6 +129,9 @@ PERMISSIONS: dict[Action, frozenset[Capacity]] = {
     Action.WITHDRAW: frozenset({C.CENTRE, C.CREATOR}),
     Action.SUPERVISE: frozenset({C.SUPERVISOR, C.LEADER}),
     Action.NOTE: frozenset({C.VIEWER}),
+    Action.REQUEST_EXCLUSION: frozenset({C.ASSESSED}),
+    Action.EXCLUDE: frozenset({C.SUPERVISOR}),
+    Action.REFUSE_EXCLUSION: frozenset({C.SUPERVISOR}),
 }
 
 # Narrower grants for one (action, status): resolving an accepted case is the grid worker's

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
 
-from civicgrid.accounts.models import User
 from civicgrid.cases import services
 from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case, EvaluationChannel, Satisfaction
 from civicgrid.cases.policy import pending_assignments_for
 from civicgrid.cases.selectors import case_visible
 from civicgrid.cases.states import Action
-from civicgrid.cases.uploads import CleanUpload, clean_upload
 from civicgrid.catalogue.selectors import item_by_code, items_active
+from civicgrid.intake.forms_action_base import ActionForm, optional_text
 from civicgrid.intake.forms_console import (
     MULTI_PICKER,
     PICKER,
@@ -26,48 +24,10 @@ from civicgrid.intake.forms_console import (
     item_choices,
     unit_choices,
 )
+from civicgrid.intake.forms_exclusions import ExcludeForm, RefuseExclusionForm, RequestExclusionForm
 from civicgrid.intake.queues import units_under
 from civicgrid.org.models import Unit
 from civicgrid.org.selectors import district_of
-
-
-def _text(label: StrOrPromise, *, rows: int = 3, max_length: int = 2000) -> forms.CharField:
-    """An optional text box: the service decides whether it may be empty and says so."""
-    return forms.CharField(
-        label=label, required=False, max_length=max_length, widget=forms.Textarea({"rows": rows})
-    )
-
-
-class ActionForm(forms.Form):
-    """One action's small form. `run` calls the action's service, which checks right, state and input."""
-
-    action: ClassVar[Action]
-    label: ClassVar[StrOrPromise]
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, data: Any = None, files: Any = None, *, case: Case, user: User) -> None:
-        super().__init__(data, files, auto_id=f"id_{self.action.value}_%s", initial={"version": case.version})
-        self.case = case
-        self.user = user
-        self.uploads: tuple[CleanUpload, ...] = ()
-        self.setup()
-
-    def setup(self) -> None:
-        """Choices and initial values that depend on the case."""
-
-    def run(self) -> Case:
-        raise NotImplementedError
-
-    def check_uploads(self, kinds: dict[str, str]) -> None:
-        """Run every file through the upload checks; a refused one becomes an error on its field."""
-        checked: list[CleanUpload] = []
-        for field, kind in kinds.items():
-            for upload in self.cleaned_data.get(field) or []:
-                try:
-                    checked.append(clean_upload(upload=upload, kind=kind, field=field))
-                except InvalidInput as refused:
-                    self.add_error(field, refused.message)
-        self.uploads = tuple(checked)
 
 
 class AcceptForm(ActionForm):
@@ -88,7 +48,7 @@ class AcceptForm(ActionForm):
 
 
 class ReasonForm(ActionForm):
-    reason = _text(_("理由"))
+    reason = optional_text(_("理由"))
 
 
 class RejectForm(ReasonForm):
@@ -129,7 +89,7 @@ class WithdrawForm(ReasonForm):
 
 
 class NoteOptionalForm(ActionForm):
-    note = _text(_("说明（选填）"), rows=2)
+    note = optional_text(_("说明（选填）"), rows=2)
 
 
 class ApproveExtensionForm(NoteOptionalForm):
@@ -157,7 +117,7 @@ class CloseForm(NoteOptionalForm):
 
 class SuperviseForm(ActionForm):
     action, label = Action.SUPERVISE, _("督办")
-    note = _text(_("督办意见"))
+    note = optional_text(_("督办意见"))
 
     def run(self) -> Case:
         return services.case_supervise(case=self.case, actor=self.user, note=self.cleaned_data["note"])
@@ -222,7 +182,7 @@ class RequestExtensionForm(ActionForm):
     days = forms.IntegerField(
         label=_("延期工作日"), initial=3, widget=forms.NumberInput({"min": "1", "max": "30"})
     )
-    reason = _text(_("理由"))
+    reason = optional_text(_("理由"))
 
     def run(self) -> Case:
         data = self.cleaned_data
@@ -253,7 +213,7 @@ class SummonForm(ActionForm):
 
 class ResolveForm(ActionForm):
     action, label = Action.RESOLVE, _("办结")
-    result = _text(_("办理结果"), rows=4, max_length=5000)
+    result = optional_text(_("办理结果"), rows=4, max_length=5000)
     photos = MultipleFileField(label=_("照片（可多张）"), required=False)
     documents = MultipleFileField(label=_("文件（PDF）"), required=False)
 
@@ -278,7 +238,7 @@ class EvaluateForm(ActionForm):
     satisfaction = forms.ChoiceField(
         label=_("满意度"), choices=Satisfaction.choices, widget=forms.RadioSelect
     )
-    comment = _text(_("评价内容"), rows=2)
+    comment = optional_text(_("评价内容"), rows=2)
     channel = forms.ChoiceField(
         label=_("评价方式"), choices=EvaluationChannel.choices, initial=EvaluationChannel.CALLBACK
     )
@@ -321,7 +281,7 @@ class MergeForm(ActionForm):
 
 class NoteForm(ActionForm):
     action, label = Action.NOTE, _("内部备注")
-    text = _text(_("备注内容（仅工作人员可见）"), max_length=5000)
+    text = optional_text(_("备注内容（仅工作人员可见）"), max_length=5000)
     photos = MultipleFileField(label=_("照片（可多张）"), required=False)
     documents = MultipleFileField(label=_("文件（PDF）"), required=False)
 
@@ -356,6 +316,9 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         WithdrawForm,
         SuperviseForm,
         NoteForm,
+        RequestExclusionForm,
+        ExcludeForm,
+        RefuseExclusionForm,
     )
 }
 

@@ -44,6 +44,12 @@ def item_choices(items: Iterable[Item]) -> Choices:
     return list(groups.items())
 
 
+def domain_choices(items: Iterable[Item]) -> Choices:
+    """The domains of the active items, in the catalogue's order (read from the items already loaded)."""
+    domains = {item.domain.code: item.domain for item in items}
+    return [(d.code, d.name) for d in sorted(domains.values(), key=lambda d: (d.order, d.code))]
+
+
 def choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
     return cast(forms.ChoiceField, form.fields[name])
 
@@ -68,6 +74,7 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("搜索"), required=False, max_length=100, widget=forms.SearchInput)
     status = forms.ChoiceField(label=_("状态"), required=False)
     item = forms.ChoiceField(label=_("事项"), required=False)
+    domain = forms.ChoiceField(label=_("领域"), required=False)
     place = forms.CharField(label=_("所在区域编码"), required=False, max_length=32)
     channel = forms.ChoiceField(label=_("渠道"), required=False)
     created_from = forms.DateField(
@@ -78,7 +85,9 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choice_field(self, "status").choices = [("", gettext("全部状态")), *Status.choices]
-        choice_field(self, "item").choices = [("", gettext("全部事项")), *item_choices(items_active())]
+        items = list(items_active())
+        choice_field(self, "item").choices = [("", gettext("全部事项")), *item_choices(items)]
+        choice_field(self, "domain").choices = [("", gettext("全部领域")), *domain_choices(items)]
         choice_field(self, "channel").choices = [("", gettext("全部渠道")), *Channel.choices]
         self.fields["q"].widget.attrs.update(
             {"placeholder": gettext("编号 / 来电号码 / 内容"), "data-shortcut": "/"}
@@ -98,6 +107,7 @@ class QueueFilterForm(forms.Form):
         return ConsoleFilters(
             status=data.get("status", ""),
             item_code=data.get("item", ""),
+            domain_code=data.get("domain", ""),
             place=data.get("place"),
             channel=data.get("channel", ""),
             created_from=_day_start(data.get("created_from")),

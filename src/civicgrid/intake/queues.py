@@ -49,6 +49,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue("callback", _("回访")),
     Queue("extensions", _("延期申请")),
     Queue("review", _("重办审核")),
+    Queue("exclusions", _("考核剔除")),
     Queue("supervised", _("督办")),
 )
 
@@ -107,6 +108,11 @@ def _awaiting_review() -> Q:
     return Q(status=Status.RESOLVED) & _flagged_since_resolution("review_requested_at")
 
 
+def _awaiting_exclusion() -> Q:
+    """考核剔除: a unit's request to exclude the case from the figures waits (closed cases too)."""
+    return Q(exclusion_requested_at__isnull=False)
+
+
 def queue_rules(*, user: User, now: datetime) -> dict[str, Q]:
     """Each queue the user works, as a filter over their visible cases, in tab order.
 
@@ -146,6 +152,7 @@ def queue_rules(*, user: User, now: datetime) -> dict[str, Q]:
             else None
         ),
         "review": supervising & _awaiting_review() if supervising else None,
+        "exclusions": supervising & _awaiting_exclusion() if supervising else None,
         "supervised": Q(supervised_at__isnull=False, status__in=OPEN),
     }
     return {key: rule for key, rule in rules.items() if rule is not None}
@@ -154,12 +161,14 @@ def queue_rules(*, user: User, now: datetime) -> dict[str, Q]:
 def queue_counts(*, user: User, now: datetime) -> dict[str, int]:
     """How many cases wait in each of the user's queues: one aggregate query, whatever the numbers.
 
-    Every queue holds open cases only, so the count reads the open cases, not the whole archive.
+    Every queue holds open cases only, so the count reads the open cases, not the whole archive;
+    the exclusion requests, which mostly concern closed cases, are found by their flag's index.
     """
     rules = queue_rules(user=user, now=now)
+    read = Q(status__in=OPEN) | _awaiting_exclusion() if "exclusions" in rules else Q(status__in=OPEN)
     counted = (
         cases_visible_to(user=user)
-        .filter(status__in=OPEN)
+        .filter(read)
         .aggregate(**{key: Count("pk", filter=rule) for key, rule in rules.items()})
     )
     return {key: int(counted[key] or 0) for key in rules}
@@ -171,6 +180,7 @@ class ConsoleFilters:
 
     status: str = ""
     item_code: str = ""
+    domain_code: str = ""
     place: Unit | None = None
     channel: str = ""
     created_from: datetime | None = None
@@ -201,6 +211,8 @@ def queue_cases(*, user: User, key: str, filters: ConsoleFilters, now: datetime)
         qs = qs.filter(status=filters.status)
     if filters.item_code:
         qs = qs.filter(item__code=filters.item_code)
+    if filters.domain_code:
+        qs = qs.filter(item__domain__code=filters.domain_code)
     if filters.place is not None:
         qs = qs.filter(place__path__startswith=filters.place.path)
     if filters.channel:

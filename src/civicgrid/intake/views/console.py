@@ -29,15 +29,23 @@ from civicgrid.cases.models import (
     Case,
     EvaluationChannel,
     Event,
+    ExclusionRequest,
     Satisfaction,
     Supervision,
 )
 from civicgrid.cases.policy import allowed_actions, capacities, ensure_allowed
 from civicgrid.cases.presenters import clock_step_label, is_system_step, reporter_for
-from civicgrid.cases.selectors import case_assignments, case_is_overdue, case_timeline, case_visible
+from civicgrid.cases.selectors import (
+    case_assignments,
+    case_is_overdue,
+    case_timeline,
+    case_visible,
+    pending_exclusion,
+)
 from civicgrid.cases.selectors import pending_extension as waiting_extension
 from civicgrid.cases.states import Capacity, Status, TransitionNotAllowed
-from civicgrid.intake.forms_actions import ACTION_FORMS, ActionForm, action_form
+from civicgrid.intake.forms_action_base import ActionForm
+from civicgrid.intake.forms_actions import ACTION_FORMS, action_form
 from civicgrid.intake.forms_console import QueueFilterForm
 from civicgrid.intake.queues import (
     ALL,
@@ -224,6 +232,7 @@ def case_context(*, case: Case, user: User, failed: ActionForm | None = None) ->
         "reported_files": reported,
         "assignments": [_assignment_row(a, now) for a in assignments],
         "pending_extension": waiting_extension(case=case),
+        "pending_exclusion": pending_exclusion(case=case),
         "timeline": timeline,
         "allowed": allowed,
         "forms": _action_forms(case=case, user=user, allowed=allowed, failed=failed),
@@ -295,9 +304,14 @@ def _event_detail(event: Event) -> str:
         return _("延期 %(days)s 个工作日的申请待审批") % {"days": data.get("days", "")}
     if event.action == "evaluate":
         return _evaluation_detail(data)
+    if event.action in EXCLUSION_EVENTS and data.get("reason") in ExclusionRequest.Reason.values:
+        return _("剔除理由：%(reason)s") % {"reason": ExclusionRequest.Reason(data["reason"]).label}
     if event.action == "accept" and data.get("item"):
         return _("事项：%(item)s") % {"item": data["item"]}
     return ""
+
+
+EXCLUSION_EVENTS = ("request_exclusion", "exclude", "refuse_exclusion")
 
 
 def _local_time(text: str) -> str:
