@@ -17,6 +17,7 @@ from civicgrid.accounts.models import Role, User
 from civicgrid.accounts.services import post_grant
 from civicgrid.cases import services
 from civicgrid.cases.models import Case, Event
+from civicgrid.cases.services import exclusions
 from civicgrid.cases.services._core import record
 from civicgrid.cases.states import Action
 from civicgrid.notify import recipients, texts, webhooks
@@ -186,6 +187,18 @@ def test_it_tells_the_supervisors_of_an_extension_request_and_a_reminder(
     assert told("extension_requested") == {"wu"}
     assert told("remind_extension") == {"wu"}
     assert "3 个工作日" in Message.objects.get(template="extension_requested").body
+
+
+def test_it_tells_the_supervisors_of_an_exclusion_request(
+    case_in: Drive, chen: User, supervisor: User
+) -> None:
+    case = case_in("resolved")
+
+    exclusions.case_request_exclusion(case=case, actor=chen, reason="malicious", note="同一人一日内反复拨打")
+
+    assert told("exclusion_requested") == {"wu"}
+    assert "剔除" in Message.objects.get(template="exclusion_requested").body
+    assert "反复拨打" in Message.objects.get(template="exclusion_requested").body
 
 
 def test_it_asks_the_supervisors_to_review_a_dissatisfied_rating_only(

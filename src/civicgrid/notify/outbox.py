@@ -113,6 +113,7 @@ RULES: dict[str, Rule] = {
     Action.RETURN: _to_dispatchers("returned"),
     Action.REMIND: _to_supervisors("remind_extension"),
     Action.REQUEST_EXTENSION: _to_supervisors("extension_requested"),
+    Action.REQUEST_EXCLUSION: _to_supervisors("exclusion_requested"),
     Action.EVALUATE: _evaluate,
 }
 

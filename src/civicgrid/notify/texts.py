@@ -91,6 +91,14 @@ DEFAULTS: dict[str, Default] = {
             "{% if note %}理由：{{ note }}{% endif %}"
         ),
     ),
+    "exclusion_requested": Default(
+        _("考核剔除申请"),
+        _("考核剔除申请：{{ number }}"),
+        _(
+            "{{ unit }}申请将诉求 {{ number }}（{{ item }}）剔除出考核统计，请审批。"
+            "{% if note %}说明：{{ note }}{% endif %}"
+        ),
+    ),
     "review_requested": Default(
         _("重办审核"),
         _("重办审核：{{ number }}"),
