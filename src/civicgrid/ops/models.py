@@ -1,4 +1,4 @@
-"""The record of one spreadsheet import: its stored file, its phase, its progress and its outcome."""
+"""Import records: a spreadsheet upload (its file, phase, progress, outcome) and each case brought in."""
 
 from __future__ import annotations
 
@@ -65,3 +65,28 @@ class ImportRun(models.Model):
     def ready(self) -> bool:
         """The dry run found nothing wrong: the administrator may confirm the import."""
         return self.status == self.Status.CHECKED and not self.problems
+
+
+class ImportedCase(models.Model):
+    """A case brought in from a previous system (`civicgrid import-cases`): found again by its
+    (source, external id), so importing the same row twice writes it once."""
+
+    source = models.CharField(_("来源"), max_length=50)
+    external_id = models.CharField(_("原系统编号"), max_length=64)
+    case = models.OneToOneField(
+        "cases.Case", verbose_name=_("诉求"), on_delete=models.CASCADE, related_name="+"
+    )
+    # sha256 of the row's mapped cells: a re-import tells an unchanged row from one edited since.
+    fingerprint = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(_("导入时间"))
+
+    class Meta:
+        verbose_name = _("导入的诉求")
+        verbose_name_plural = _("导入的诉求")
+        constraints = [
+            # Also the index of the re-import's lookup (external ids of one source).
+            models.UniqueConstraint(fields=["source", "external_id"], name="importedcase_source_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
