@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: install browsers demo test lint typecheck migrations-check test-sqlite test-postgres bench clean
+.PHONY: install ui browsers demo test lint typecheck migrations-check test-sqlite test-postgres bench clean
 
 $(BIN)/civicgrid: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "CivicGrid needs Python >= 3.11 (python3.11, python3.12 or python3.13 on PATH)"; exit 1; }
@@ -16,7 +16,10 @@ $(BIN)/civicgrid: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
 
-install: $(BIN)/civicgrid ## create .venv and install the package with dev extras
+install: $(BIN)/civicgrid ui ## create .venv, install the package with dev extras and the console's npm libraries
+
+ui: ## ECharts and Leaflet from npm (package-lock.json) into src/civicgrid/static/vendor/; npm runs only when needed
+	@bash scripts/build-ui.sh
 
 browsers: ## Debian's chromium for the browser tests (installed when missing and run as root)
 	@bash scripts/ensure-chromium.sh
@@ -53,11 +56,15 @@ test-postgres: install browsers
 BENCH_CLOCK_CASES ?= 1000000
 BENCH_CLOCK_DUE ?= 10000
 BENCH_CLOCK_WORKERS ?= 2
+BENCH_STATS_CASES ?= 1000000
+BENCH_STATS_YEARS ?= 1
 
-bench: install ## intake throughput under gunicorn, then the clock's sweep over 1M open cases (build/bench/*.json)
+bench: install ## intake throughput, the clock's sweep over 1M open cases, statistics over 1M simulated cases (build/bench/*.json)
 	DATABASE_URL="$(TEST_DATABASE_URL)" BIN=$(BIN) bash bench/run.sh
 	$(BIN)/python -m bench.clock --server-url "$(TEST_DATABASE_URL)" --bin $(BIN) \
 		--cases $(BENCH_CLOCK_CASES) --due $(BENCH_CLOCK_DUE) --workers $(BENCH_CLOCK_WORKERS)
+	$(BIN)/python -m bench.stats --server-url "$(TEST_DATABASE_URL)" --bin $(BIN) \
+		--cases $(BENCH_STATS_CASES) --years $(BENCH_STATS_YEARS)
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) build .mypy_cache .ruff_cache src/*.egg-info node_modules src/civicgrid/static/vendor

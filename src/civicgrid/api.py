@@ -13,6 +13,8 @@ from ninja.security import HttpBearer, django_auth
 from civicgrid.accounts.models import User
 from civicgrid.accounts.selectors import user_for_token
 from civicgrid.analytics.api import router as stats_router
+from civicgrid.analytics.api_assessment import router as assessment_router
+from civicgrid.analytics.api_hotspots import router as hotspots_router
 from civicgrid.api_messages import BodyNotJson, StrictJsonParser, validation_reason
 from civicgrid.cases.api import router as cases_router
 from civicgrid.cases.errors import CaseChangedMeanwhile, InvalidInput, NotPermitted, TransitionNotAllowed
@@ -122,3 +124,5 @@ api.add_router("/units", org_router)
 api.add_router("/catalogue", catalogue_router)
 api.add_router("/cases", cases_router)
 api.add_router("/stats", stats_router)
+api.add_router("/stats/", hotspots_router)  # /stats/hotspots, /stats/trends
+api.add_router("/stats/", assessment_router)  # /stats/assessment

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -82,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "civicgrid.notify.context_processors.unread_messages",
+                "civicgrid.analytics.context_processors.dashboard_link",
             ],
         },
     },
@@ -229,6 +233,108 @@ CLOCK = {
 CLOCK_BY_LEVEL: dict[str, dict[str, float]] = env_json(
     "CIVICGRID_CLOCK_BY_LEVEL", {"1": {"escalate_after_hours": 4, "warn_share": 0.5}}
 )
+
+# Statistics and assessment (DESIGN §4): w of the weighted satisfaction (满意 + w × 基本满意), the
+# points deducted per percentage point below the baseline (考核), and the composite score's weights.
+STATISTICS = {
+    "basic_weight": env_float("CIVICGRID_BASIC_SATISFIED_WEIGHT", 0.9),
+    "deduction_per_point": env_float("CIVICGRID_DEDUCTION_PER_POINT", 1.0),
+}
+# The composite score's weights, a JSON object {rate name: weight ≥ 0}, e.g.
+# {"response_rate": 0.1, "solved_rate": 0.5, "satisfaction": 0.4} (docs/assessment.md). The names are
+# analytics.assessment.RATES (tests/test_assessment.py keeps the two lists equal).
+ASSESSMENT_RATES = (
+    "response_rate",
+    "closure_rate",
+    "on_time_rate",
+    "satisfaction",
+    "satisfaction_weighted",
+    "solved_rate",
+    "participation",
+    "return_rate",
+    "reopen_rate",
+)
+
+
+def _assessment_weights(raw: str) -> dict[str, float]:
+    """The weights named in `raw`, or ConfigError naming what is wrong (at start-up, never later)."""
+    if not raw.strip():
+        return {"response_rate": 0.1, "solved_rate": 0.5, "satisfaction": 0.4}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"CIVICGRID_ASSESSMENT_WEIGHTS must be JSON, not {raw!r}") from None
+    if not isinstance(value, dict) or not value:
+        raise ConfigError('CIVICGRID_ASSESSMENT_WEIGHTS must be an object such as {"satisfaction": 1}')
+    unknown = sorted(set(value) - set(ASSESSMENT_RATES))
+    if unknown:
+        raise ConfigError(
+            f"CIVICGRID_ASSESSMENT_WEIGHTS names no rate {', '.join(unknown)} "
+            f"(rates: {', '.join(ASSESSMENT_RATES)})"
+        )
+    for name, weight in value.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight < math.inf:
+            raise ConfigError(f"CIVICGRID_ASSESSMENT_WEIGHTS: the weight of {name} must be a number ≥ 0")
+    return {name: float(weight) for name, weight in value.items()}
+
+
+ASSESSMENT_WEIGHTS: dict[str, float] = _assessment_weights(env_str("CIVICGRID_ASSESSMENT_WEIGHTS"))
+if STATISTICS["deduction_per_point"] < 0 or not 0 <= STATISTICS["basic_weight"] <= 1:
+    raise ConfigError(
+        "CIVICGRID_DEDUCTION_PER_POINT must be 0 or more, "
+        "CIVICGRID_BASIC_SATISFIED_WEIGHT lie between 0 and 1"
+    )
+
+# Trend alerts (苗头性问题, docs/hotspots.md): a place × item alerts when its cases accepted in the
+# last `window_days` are improbably many for a Poisson count with its own rate over the
+# `baseline_days` before (P(X ≥ observed) < alpha), and at least `min_count`. A pair never seen in
+# the baseline expects `baseline_floor` cases, so it needs several to alert (5 at the defaults).
+TRENDS: dict[str, float] = {
+    "alpha": env_float("CIVICGRID_TRENDS_ALPHA", 0.01),
+    "min_count": env_int("CIVICGRID_TRENDS_MIN_COUNT", 5),
+    "window_days": 7,
+    "baseline_days": 56,
+    "baseline_floor": 1.0,
+}
+if not 0 < TRENDS["alpha"] < 1 or TRENDS["min_count"] < 1:
+    raise ConfigError(
+        "CIVICGRID_TRENDS_ALPHA must lie between 0 and 1, CIVICGRID_TRENDS_MIN_COUNT be 1 or more"
+    )
+
+# Bulletins (通报, docs/bulletins.md): the worker writes yesterday's community digests, last week's
+# street analyses (on Monday) and last month's district bulletins (on the 1st) from `hour` o'clock
+# local time, in each of `formats`; case lists in a bulletin stop at `list_limit` rows (the full
+# count is printed beside them). A claim left unfinished `claim_minutes` is taken over.
+_bulletin_hour = env_int("CIVICGRID_BULLETIN_HOUR", 6)
+_bulletin_formats = tuple(env_list("CIVICGRID_BULLETIN_FORMATS", ["xlsx", "html"]))
+_bulletin_list_limit = env_int("CIVICGRID_BULLETIN_LIST_LIMIT", 500)
+if not 0 <= _bulletin_hour <= 23 or _bulletin_list_limit < 1:
+    raise ConfigError(
+        "CIVICGRID_BULLETIN_HOUR must lie between 0 and 23, CIVICGRID_BULLETIN_LIST_LIMIT be 1 or more"
+    )
+if not set(_bulletin_formats) <= {"xlsx", "html"}:
+    raise ConfigError("CIVICGRID_BULLETIN_FORMATS must list xlsx and/or html, comma-separated")
+BULLETINS: dict[str, Any] = {
+    "enabled": env_bool("CIVICGRID_BULLETINS_ENABLED", True),
+    "hour": _bulletin_hour,
+    "formats": _bulletin_formats,
+    "list_limit": _bulletin_list_limit,
+    "claim_minutes": 30,
+}
+
+# Dashboards (docs/dashboards.md): the map's tile URL template (Leaflet's, e.g.
+# "https://{s}.tiles.example.cn/{z}/{x}/{y}.png"), empty for no tiles (points on a blank background,
+# and no outside address for the browser to reach); the credit the tile provider asks for; how often
+# the big screen (大屏) fetches fresh figures.
+MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL")
+MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION")
+if MAP_TILE_URL and not (
+    MAP_TILE_URL.startswith(("https://", "http://")) and all(p in MAP_TILE_URL for p in ("{z}", "{x}", "{y}"))
+):
+    raise ConfigError("CIVICGRID_MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y}")
+DASHBOARD_SCREEN_REFRESH_SECONDS = env_int("CIVICGRID_SCREEN_REFRESH_SECONDS", 60)
+if DASHBOARD_SCREEN_REFRESH_SECONDS < 5:
+    raise ConfigError("CIVICGRID_SCREEN_REFRESH_SECONDS must be 5 or more")
 
 # Notifications: delivery retries back off exponentially from this many seconds, up to the cap,
 # and a message becomes dead (visible to admins) after the last attempt.

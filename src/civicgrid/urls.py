@@ -27,4 +27,5 @@ urlpatterns = [
     path("m/", include("civicgrid.intake.urls_mobile")),
     path("console/", include("civicgrid.intake.urls_console")),
     path("console/setup/", include("civicgrid.ops.urls_setup")),
+    path("console/", include("civicgrid.analytics.urls")),  # /console/assessment/, dashboards
 ]

@@ -4,20 +4,26 @@ A period is [start, end). Numerators count only what happened before `end`, so a
 same figures whenever it is recomputed. Each function returns its numerator and denominator; the rate
 is derived, never stored.
 
-Scope: `place` (cases located in the unit's subtree, or everywhere when None) is the only scope so far.
-The handler scope (assignments given to a unit) and grouping by unit, domain, item, channel, kind or
-day come next; they will add parameters here, not new definitions.
+Scopes: `place` (cases located in the unit's subtree, everywhere when None) and `handler` (what a
+unit handled: the cases whose latest lead assignment is the unit's, except that an assignment's
+response, a dispatch and a return belong to the unit they name). `where` narrows to a slice of cases
+(an item, a domain, a channel…): the direct recomputation of one group of figures.py. Cases with an
+approved exclusion (考核剔除) count in no figure.
+
+This is the reference definition, read straight from the log; screens read the same figures from
+the rollups (figures.py), and a property test checks the two always agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
-from civicgrid.cases.models import Assignment, Case, Evaluation, Event, Satisfaction
+from civicgrid.cases.models import Assignment, AssignmentRole, Case, Evaluation, Event, Satisfaction
 from civicgrid.cases.states import Action
 from civicgrid.org.models import Unit
 
@@ -39,139 +45,303 @@ class Ratio:
         return (Decimal(self.numerator) / self.denominator).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _cases(*, place: Unit | None) -> QuerySet[Case]:
-    return Case.objects.all() if place is None else Case.objects.filter(place__path__startswith=place.path)
+REPEAT_DAYS = 30
 
 
-def _events(*, start: datetime, end: datetime, place: Unit | None) -> QuerySet[Event]:
-    events = Event.objects.filter(at__gte=start, at__lt=end)
-    return events if place is None else events.filter(case__place__path__startswith=place.path)
+@dataclass(frozen=True)
+class Scope:
+    """Which cases and which unit's work a figure covers (see the module docstring)."""
+
+    place: Unit | None = None
+    handler: Unit | None = None
+    where: Q | None = None
+
+    def cases(self, *, by_handler: bool = True) -> QuerySet[Case]:
+        found = Case.objects.filter(excluded_at__isnull=True)
+        if self.place is not None:
+            found = found.filter(place__path__startswith=self.place.path)
+        if self.where is not None:
+            found = found.filter(self.where)
+        if by_handler and self.handler is not None:
+            found = found.annotate(handler_id=Subquery(_latest_lead)).filter(handler_id=self.handler.pk)
+        return found
 
 
-def _evaluations(*, start: datetime, end: datetime, place: Unit | None) -> QuerySet[Evaluation]:
-    found = Evaluation.objects.filter(at__gte=start, at__lt=end)
-    return found if place is None else found.filter(case__place__path__startswith=place.path)
+_latest_lead = (
+    Assignment.objects.filter(case=OuterRef("pk"), role=AssignmentRole.LEAD)
+    .order_by("-dispatched_at", "-id")
+    .values("unit_id")[:1]
+)
+
+
+def _scope(place: Unit | None, handler: Unit | None, where: Q | None) -> Scope:
+    return Scope(place=place, handler=handler, where=where)
+
+
+def _events(*, start: datetime, end: datetime, scope: Scope) -> QuerySet[Event]:
+    return Event.objects.filter(at__gte=start, at__lt=end, case__in=scope.cases())
+
+
+def _evaluations(*, start: datetime, end: datetime, scope: Scope) -> QuerySet[Evaluation]:
+    return Evaluation.objects.filter(at__gte=start, at__lt=end, case__in=scope.cases())
 
 
 def _event_ratio(
-    *, numerator: Action, denominator: Action, start: datetime, end: datetime, place: Unit | None
+    *, numerator: Action, denominator: Action, start: datetime, end: datetime, scope: Scope
 ) -> Ratio:
     """Events of one action over events of another, both in P (one query)."""
-    found = _events(start=start, end=end, place=place).filter(action__in=[numerator, denominator])
+    found = _events(start=start, end=end, scope=scope).filter(action__in=[numerator, denominator])
     counts = found.aggregate(
         n=Count("pk", filter=Q(action=numerator)), d=Count("pk", filter=Q(action=denominator))
     )
     return Ratio(counts["n"], counts["d"])
 
 
-def accepted(*, start: datetime, end: datetime, place: Unit | None = None) -> int:
-    """受理量: cases with an accept event in P; a count, not a ratio.
+# Every public figure takes the period and these keyword-only scope arguments.
+Where = Q | None
 
-    Rejected cases never have one. DESIGN also wants merged duplicates counted apart: not done yet.
-    """
-    found = _events(start=start, end=end, place=place).filter(action=Action.ACCEPT)
+
+def accepted(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> int:
+    """受理量: cases with an accept event in P; a count, not a ratio. Rejected and merged cases never
+    have one (they are counted apart, by their own events)."""
+    found = _events(start=start, end=end, scope=_scope(place, handler, where)).filter(action=Action.ACCEPT)
     return int(found.aggregate(n=Count("case", distinct=True))["n"])
 
 
-def proactive_share(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def proactive_share(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """主动发现占比: cases accepted in P that were found proactively / cases accepted in P."""
-    found = _events(start=start, end=end, place=place).filter(action=Action.ACCEPT)
+    found = _events(start=start, end=end, scope=_scope(place, handler, where)).filter(action=Action.ACCEPT)
     counts = found.aggregate(
         n=Count("case", distinct=True, filter=Q(case__proactive=True)), d=Count("case", distinct=True)
     )
     return Ratio(counts["n"], counts["d"])
 
 
-def response_rate(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def repeat_share(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
+    """重复诉求: cases accepted in P that repeat an earlier case / cases accepted in P. A repeat has an
+    earlier case (any status, not excluded) created within 30 days before it, from the same phone,
+    or in the same building about the same item."""
+    window = Q(created_at__gte=OuterRef("created_at") - timedelta(days=REPEAT_DAYS)) & (
+        Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+    )
+    same_phone = Case.objects.filter(window, reporter_phone=OuterRef("reporter_phone")).exclude(
+        reporter_phone=""
+    )
+    same_place = Case.objects.filter(window, building=OuterRef("building"), item=OuterRef("item"))
+    accepted_in_p = _events(start=start, end=end, scope=_scope(place, handler, where)).filter(
+        action=Action.ACCEPT
+    )
+    cases = Case.objects.filter(pk__in=accepted_in_p.values("case_id"))
+    repeated = cases.filter(Exists(same_phone) | Exists(same_place))
+    return Ratio(repeated.count(), cases.count())
+
+
+def response_rate(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """响应率: assignments whose response deadline falls in P, acknowledged on or before it / those.
 
     An acknowledgement on or before a deadline inside P is also before `end`, so the figure is stable.
+    By handler: the unit's own assignments.
     """
-    found = Assignment.objects.filter(respond_by__gte=start, respond_by__lt=end)
-    if place is not None:
-        found = found.filter(case__place__path__startswith=place.path)
+    scope = _scope(place, None, where)
+    found = Assignment.objects.filter(respond_by__gte=start, respond_by__lt=end, case__in=scope.cases())
+    if handler is not None:
+        found = found.filter(unit=handler)
     counts = found.aggregate(n=Count("pk", filter=Q(acknowledged_at__lte=F("respond_by"))), d=Count("pk"))
     return Ratio(counts["n"], counts["d"])
 
 
-def _due(*, start: datetime, end: datetime, place: Unit | None) -> QuerySet[Case]:
+def _due(*, start: datetime, end: datetime, scope: Scope) -> QuerySet[Case]:
     """应办结: cases whose resolution deadline (after approved extensions) falls in P.
 
     The deadline is the case's current one: a reopened case is due again at its fresh deadline.
     """
-    return _cases(place=place).filter(resolve_by__gte=start, resolve_by__lt=end)
+    return scope.cases().filter(resolve_by__gte=start, resolve_by__lt=end)
 
 
-def _due_ratio(*, resolved: Q, start: datetime, end: datetime, place: Unit | None) -> Ratio:
+def due(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> int:
+    """应办结: how many cases are due in P."""
+    return _due(start=start, end=end, scope=_scope(place, handler, where)).count()
+
+
+def _due_ratio(*, resolved: Q, start: datetime, end: datetime, scope: Scope) -> Ratio:
     """Due cases with a resolve event matching `resolved` / due cases.
 
     A join, not a correlated EXISTS: SQLite would answer each EXISTS from the (action, at) index,
     scanning every resolution once per due case.
     """
-    counts = _due(start=start, end=end, place=place).aggregate(
+    counts = _due(start=start, end=end, scope=scope).aggregate(
         n=Count("pk", distinct=True, filter=Q(events__action=Action.RESOLVE) & resolved),
         d=Count("pk", distinct=True),
     )
     return Ratio(counts["n"], counts["d"])
 
 
-def closure_rate(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def closure_rate(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """办结率: due cases resolved (a resolve event) before the end of P / due cases."""
-    return _due_ratio(resolved=Q(events__at__lt=end), start=start, end=end, place=place)
+    return _due_ratio(
+        resolved=Q(events__at__lt=end), start=start, end=end, scope=_scope(place, handler, where)
+    )
 
 
-def on_time_rate(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def on_time_rate(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """按期办结率: due cases resolved on or before their deadline / due cases."""
-    return _due_ratio(resolved=Q(events__at__lte=F("resolve_by")), start=start, end=end, place=place)
+    return _due_ratio(
+        resolved=Q(events__at__lte=F("resolve_by")), start=start, end=end, scope=_scope(place, handler, where)
+    )
 
 
-def satisfaction(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def satisfaction(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """满意率: (satisfied + basically satisfied) / evaluations recorded in P; unrated is not satisfied."""
     content = [Satisfaction.SATISFIED, Satisfaction.BASICALLY]
-    counts = _evaluations(start=start, end=end, place=place).aggregate(
+    counts = _evaluations(start=start, end=end, scope=_scope(place, handler, where)).aggregate(
         n=Count("pk", filter=Q(satisfaction__in=content)), d=Count("pk")
     )
     return Ratio(counts["n"], counts["d"])
 
 
 def satisfaction_weighted(
-    *, start: datetime, end: datetime, place: Unit | None = None, weight: Decimal = Decimal("0.9")
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+    weight: Decimal | None = None,
 ) -> Ratio:
-    """满意率 (weighted): (satisfied + weight × basically satisfied) / evaluations recorded in P."""
-    counts = _evaluations(start=start, end=end, place=place).aggregate(
+    """满意率 (weighted): (satisfied + w × basically satisfied) / evaluations recorded in P; w is
+    the STATISTICS["basic_weight"] setting (0.9) unless given."""
+    w = Decimal(str(settings.STATISTICS["basic_weight"])) if weight is None else weight
+    counts = _evaluations(start=start, end=end, scope=_scope(place, handler, where)).aggregate(
         s=Count("pk", filter=Q(satisfaction=Satisfaction.SATISFIED)),
         b=Count("pk", filter=Q(satisfaction=Satisfaction.BASICALLY)),
         d=Count("pk"),
     )
-    return Ratio(counts["s"] + weight * counts["b"], counts["d"])
+    return Ratio(counts["s"] + w * counts["b"], counts["d"])
 
 
-def participation(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def participation(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """参评率: evaluations recorded in P / resolutions (resolve events) in P."""
     return _event_ratio(
-        numerator=Action.EVALUATE, denominator=Action.RESOLVE, start=start, end=end, place=place
+        numerator=Action.EVALUATE,
+        denominator=Action.RESOLVE,
+        start=start,
+        end=end,
+        scope=_scope(place, handler, where),
     )
 
 
-def solved_rate(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def solved_rate(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """解决率: evaluations in P answering "solved" / evaluations in P."""
-    counts = _evaluations(start=start, end=end, place=place).aggregate(
+    counts = _evaluations(start=start, end=end, scope=_scope(place, handler, where)).aggregate(
         n=Count("pk", filter=Q(solved=True)), d=Count("pk")
     )
     return Ratio(counts["n"], counts["d"])
 
 
-def return_rate(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
-    """退单率: return events in P / dispatch events in P."""
-    return _event_ratio(
-        numerator=Action.RETURN, denominator=Action.DISPATCH, start=start, end=end, place=place
+def return_rate(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
+    """退单率: return events in P / dispatch events in P. By handler: dispatches to the unit and
+    returns by it (the event's unit)."""
+    found = _events(start=start, end=end, scope=_scope(place, None, where))
+    if handler is not None:
+        found = found.filter(unit=handler)
+    counts = found.aggregate(
+        n=Count("pk", filter=Q(action=Action.RETURN)), d=Count("pk", filter=Q(action=Action.DISPATCH))
     )
+    return Ratio(counts["n"], counts["d"])
 
 
-def reopen_rate(*, start: datetime, end: datetime, place: Unit | None = None) -> Ratio:
+def reopen_rate(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> Ratio:
     """重办率: reopen events in P / resolve events in P."""
     return _event_ratio(
-        numerator=Action.REOPEN, denominator=Action.RESOLVE, start=start, end=end, place=place
+        numerator=Action.REOPEN,
+        denominator=Action.RESOLVE,
+        start=start,
+        end=end,
+        scope=_scope(place, handler, where),
     )
 
 
@@ -179,7 +349,9 @@ def reopen_rate(*, start: datetime, end: datetime, place: Unit | None = None) ->
 _ENDS_OPEN = (Action.RESOLVE, Action.REJECT, Action.MERGE, Action.WITHDRAW, Action.CLOSE)
 
 
-def overdue(*, end: datetime, place: Unit | None = None) -> int:
+def overdue(
+    *, end: datetime, place: Unit | None = None, handler: Unit | None = None, where: Where = None
+) -> int:
     """超期: cases open past their resolution deadline at `end`; a count, not a ratio.
 
     Open at `end` means: resolve_by < end, and no resolve, reject, merge, withdraw or close event
@@ -189,4 +361,4 @@ def overdue(*, end: datetime, place: Unit | None = None) -> int:
     its fresh deadline (any resolve event before `end` closes the question).
     """
     ended = Event.objects.filter(case=OuterRef("pk"), action__in=_ENDS_OPEN, at__lt=end)
-    return _cases(place=place).filter(resolve_by__lt=end).filter(~Exists(ended)).count()
+    return _scope(place, handler, where).cases().filter(resolve_by__lt=end).filter(~Exists(ended)).count()

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
+from typing import Literal
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+GroupBy = Literal["unit", "handler", "domain", "item", "channel", "kind", "day"]
+
 
 class StatsParams(Schema):
-    """`from` and `to` bound the period [from, to); a date without a time means local midnight."""
+    """Whole local days: `from` is the first day counted, `to` the first day not counted."""
 
-    start: datetime = Field(alias="from", description="Start of the period, included (ISO 8601).")
-    end: datetime = Field(alias="to", description="End of the period, excluded (ISO 8601).")
+    start: date = Field(alias="from", description="First day of the period, included (YYYY-MM-DD).")
+    end: date = Field(alias="to", description="Day after the period, excluded (YYYY-MM-DD).")
     place: str | None = Field(
-        None, description="A unit code; default: the widest area the caller's posts cover."
+        None,
+        description="Scope by place: cases located in this area unit's subtree (a unit code). Default: "
+        "the widest area the caller's posts cover; everywhere for a handler asking for its own unit.",
+    )
+    handler: str | None = Field(
+        None,
+        description="Scope by handler: only what this unit handled (its own assignments' responses, "
+        "dispatches to it and returns by it; otherwise the cases whose latest lead it holds).",
+    )
+    group_by: GroupBy | None = Field(
+        None,
+        description="Also answer per group: `unit` (the child area of `place` holding the case), "
+        "`handler`, `domain`, `item`, `channel`, `kind` or `day`.",
+    )
+    level: Literal["street", "community", "grid"] | None = Field(
+        None, description="With group_by=unit: group by the area of this kind holding the case."
     )
 
 
@@ -30,10 +48,19 @@ class CountOut(Schema):
     count: int
 
 
+class GroupOut(Schema):
+    key: str = Field(description="A unit, item or domain code, a channel, a kind, or a day (YYYY-MM-DD).")
+    label: str
+    metrics: dict[str, RatioOut | CountOut]
+
+
 class StatsOut(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
-    place: str
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    place: str | None
+    handler: str | None
+    group_by: str | None
     metrics: dict[str, RatioOut | CountOut]
+    groups: list[GroupOut]

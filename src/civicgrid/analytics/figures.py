@@ -1,0 +1,304 @@
+"""The fast path: every statistic of DESIGN §4 for whole days, summed from the rollups, in either
+scope (place subtree, handling unit) and grouped by unit, handler, domain, item, channel, kind or day.
+
+A period is whole local days [start, end). The figures equal metrics.py's direct recomputation from
+the event log for the same days (tests/test_figures_property.py checks it on random histories); they
+lag the log by the worker's cycle, the time it takes to fold a change into the rollups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from civicgrid.analytics.metrics import Ratio
+from civicgrid.analytics.models import DAILY_COUNTERS, DailyFigure, DueFigure
+from civicgrid.cases.models import Channel, Kind
+from civicgrid.catalogue.models import Item
+from civicgrid.org.models import Unit
+
+GROUPS = ("unit", "handler", "domain", "item", "channel", "kind", "day")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every figure of one scope and period: counts, and ratios as numerator / denominator."""
+
+    accepted: int  # 受理量
+    due: int  # 应办结
+    overdue: int  # 超期: open past the resolution deadline at the end of the period
+    proactive_share: Ratio  # 主动发现占比
+    repeat_share: Ratio  # 重复诉求占比
+    response_rate: Ratio  # 响应率
+    closure_rate: Ratio  # 办结率
+    on_time_rate: Ratio  # 按期办结率
+    satisfaction: Ratio  # 满意率
+    satisfaction_weighted: Ratio  # 满意率 (satisfied + w × basically satisfied)
+    participation: Ratio  # 参评率
+    solved_rate: Ratio  # 解决率
+    return_rate: Ratio  # 退单率
+    reopen_rate: Ratio  # 重办率
+
+    def ratios(self) -> dict[str, Ratio]:
+        return {name: value for name, value in vars(self).items() if isinstance(value, Ratio)}
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str  # a unit code, item code, domain code, channel, kind or ISO day
+    label: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class Report:
+    total: Figures
+    groups: list[Group]
+
+
+def weight() -> Decimal:
+    """w of the weighted satisfaction (DESIGN §4, default 0.9)."""
+    return Decimal(str(settings.STATISTICS["basic_weight"]))
+
+
+def assemble(c: dict[str, int], *, overdue: int) -> Figures:
+    """Figures from summed counters (DailyFigure's and DueFigure's, by name)."""
+
+    def g(name: str) -> int:
+        return int(c.get(name) or 0)
+
+    return Figures(
+        accepted=g("accepted"),
+        due=g("due"),
+        overdue=overdue,
+        proactive_share=Ratio(g("proactive"), g("accepted")),
+        repeat_share=Ratio(g("repeated"), g("accepted")),
+        response_rate=Ratio(g("responded"), g("assigned")),
+        closure_rate=Ratio(g("closed"), g("due")),
+        on_time_rate=Ratio(g("on_time"), g("due")),
+        satisfaction=Ratio(g("satisfied") + g("basically"), g("evaluations")),
+        satisfaction_weighted=Ratio(g("satisfied") + weight() * g("basically"), g("evaluations")),
+        participation=Ratio(g("evaluations"), g("resolves")),
+        solved_rate=Ratio(g("solved"), g("evaluations")),
+        return_rate=Ratio(g("returns"), g("dispatches")),
+        reopen_rate=Ratio(g("reopens"), g("resolves")),
+    )
+
+
+def figures(
+    *,
+    start: date,
+    end: date,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    group_by: str | None = None,
+    level: str | None = None,
+) -> Report:
+    """Every figure over the days [start, end) for cases in `place`'s subtree (everywhere when None)
+    and, with `handler`, only what that unit handled; per group when `group_by` is one of GROUPS.
+    With group_by="unit", `level` (a Unit.Kind: street, community, grid) groups by the area of that
+    kind holding the case instead of the child of `place`."""
+    if group_by is not None and group_by not in GROUPS:
+        raise ValueError(group_by)
+    scope = _scope(place=place, handler=handler)
+    daily = DailyFigure.objects.filter(scope, day__gte=start, day__lt=end)
+    due = DueFigure.objects.filter(scope, due_day__gte=start, due_day__lt=end)
+    total = _sums(daily, due, start=start, end=end, column=None)
+    open_ = DueFigure.objects.filter(scope, due_day__lt=end, ended_day__gte=end)
+    report = Report(
+        total=assemble(total.get(None, {}), overdue=_overdue(open_, None).get(None, 0)), groups=[]
+    )
+    if group_by is None:
+        return report
+    column = _COLUMNS[group_by]
+    sums = _sums(daily, due, start=start, end=end, column=column)
+    late = _overdue_by_day(scope, start=start, end=end) if group_by == "day" else _overdue(open_, column)
+    groups = _regroup(group_by, place, sums, late, level=level)
+    return Report(total=report.total, groups=groups)
+
+
+_COLUMNS = {
+    "unit": "place_id",
+    "handler": "handler_id",
+    "domain": "item_id",
+    "item": "item_id",
+    "channel": "channel",
+    "kind": "kind",
+    "day": "day",
+}
+
+
+def _scope(*, place: Unit | None, handler: Unit | None) -> Q:
+    scope = Q()
+    if place is not None:
+        scope &= Q(place_id__in=Unit.objects.filter(path__startswith=place.path).values("pk"))
+    if handler is not None:
+        scope &= Q(handler_id=handler.pk)
+    return scope
+
+
+def _sums(
+    daily: QuerySet[DailyFigure], due: QuerySet[DueFigure], *, start: date, end: date, column: str | None
+) -> dict[Any, dict[str, int]]:
+    """Counter sums per value of `column` (one group None when not grouped): two queries."""
+    out: dict[Any, dict[str, int]] = defaultdict(dict)
+    for value, row in _summed(daily, column, {c: Sum(c) for c in DAILY_COUNTERS}):
+        out[value].update(row)
+    due_column = "due_day" if column == "day" else column
+    sums = {
+        "due": Sum("cases"),
+        # Resolved by the end of the period: of each day's own period when grouped by day.
+        "closed": Sum(
+            "cases", filter=Q(resolved_day__lte=F("due_day")) if column == "day" else Q(resolved_day__lt=end)
+        ),
+        "on_time": Sum("cases", filter=Q(on_time=True)),
+    }
+    for value, row in _summed(due, due_column, sums):
+        out[value].update(row)
+    return out
+
+
+def _summed(
+    rows: QuerySet[Any], column: str | None, sums: dict[str, Any]
+) -> list[tuple[Any, dict[str, Any]]]:
+    """(value of `column`, its sums) per value, or one (None, sums) when not grouped."""
+    if column is None:
+        return [(None, rows.aggregate(**sums))]
+    return [(row.pop(column), row) for row in rows.values(column).order_by(column).annotate(**sums)]
+
+
+def _overdue(open_: QuerySet[DueFigure], column: str | None) -> dict[Any, int]:
+    if column is None:
+        return {None: int(open_.aggregate(n=Sum("cases"))["n"] or 0)}
+    return {
+        row[column]: int(row["n"]) for row in open_.values(column).order_by(column).annotate(n=Sum("cases"))
+    }
+
+
+def _overdue_by_day(scope: Q, *, start: date, end: date) -> dict[Any, int]:
+    """超期 at the end of each day of the period: due before that end and ended at or after it."""
+    rows = (
+        DueFigure.objects.filter(scope, due_day__lt=end, ended_day__gt=start)
+        .values("due_day", "ended_day")
+        .order_by()
+        .annotate(n=Sum("cases"))
+    )
+    late: dict[Any, int] = {}
+    day = start
+    while day < end:
+        edge = day + timedelta(days=1)
+        late[day] = sum(int(r["n"]) for r in rows if r["due_day"] < edge <= r["ended_day"])
+        day = edge
+    return late
+
+
+def _regroup(
+    group_by: str,
+    place: Unit | None,
+    sums: dict[Any, dict[str, int]],
+    late: dict[Any, int],
+    *,
+    level: str | None,
+) -> list[Group]:
+    """Merge raw column values into the asked groups (a place into its child area, an item into its
+    domain), with labels, in a stable order."""
+    values = set(sums) | set(late)
+    name_of = _by_level(level, values) if group_by == "unit" and level else _NAMERS[group_by](place, values)
+    merged: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    overdue: dict[tuple[str, str], int] = defaultdict(int)
+    for value, counters in sums.items():
+        bucket = merged[name_of(value)]
+        for counter, n in counters.items():
+            bucket[counter] += int(n or 0)
+    for value, n in late.items():
+        overdue[name_of(value)] += n
+        merged.setdefault(name_of(value), defaultdict(int))  # a group with only overdue cases shows
+    return [
+        Group(key=key, label=label, figures=assemble(merged[(key, label)], overdue=overdue[(key, label)]))
+        for key, label in sorted(merged)
+    ]
+
+
+Namer = Callable[[Any], tuple[str, str]]
+
+
+def _by_child(place: Unit | None, values: Iterable[Any]) -> Namer:
+    """A case's place → the child area of `place` holding it (the place itself when placed there)."""
+    depth = 0 if place is None else place.path.count("/") - 1
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=[v for v in values if v])}
+    heads = {u.path: u for u in Unit.objects.filter(path__in={_head(u.path, depth) for u in units.values()})}
+
+    def name(pk: Any) -> tuple[str, str]:
+        unit = units.get(pk)
+        head = heads.get(_head(unit.path, depth)) if unit else None
+        return (head.code, head.name) if head else ("", _("（未知）"))
+
+    return name
+
+
+def _by_level(level: str, values: Iterable[Any]) -> Namer:
+    """A case's place → its ancestor (or itself) of kind `level`; cases placed above that level
+    (on a street, for a grouping by community) fall in one group of their own."""
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=[v for v in values if v])}
+    prefixes = {
+        "/".join(u.path.split("/")[:n]) + "/" for u in units.values() for n in range(2, u.path.count("/") + 1)
+    }
+    heads = {u.path: u for u in Unit.objects.filter(path__in=prefixes, kind=level)}
+
+    def name(pk: Any) -> tuple[str, str]:
+        unit = units.get(pk)
+        parts = unit.path.split("/") if unit else []
+        for n in range(len(parts), 1, -1):
+            head = heads.get("/".join(parts[:n]) + "/")
+            if head is not None:
+                return head.code, head.name
+        return "", _("（上级区域）")
+
+    return name
+
+
+def _head(path: str, depth: int) -> str:
+    """'/D01/S01/C03/' at depth 1 → '/D01/S01/': the ancestor one level below the scope."""
+    return "/".join(path.split("/")[: depth + 2]) + "/"
+
+
+def _by_unit(place: Unit | None, values: Iterable[Any]) -> Namer:
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=[v for v in values if v])}
+    return lambda pk: (units[pk].code, units[pk].name) if pk in units else ("", _("（无承办单位）"))
+
+
+def _by_item(place: Unit | None, values: Iterable[Any]) -> Namer:
+    items = {i.pk: i for i in Item.objects.filter(pk__in=[v for v in values if v])}
+    return lambda pk: (items[pk].code, items[pk].name) if pk in items else ("", _("（未分类）"))
+
+
+def _by_domain(place: Unit | None, values: Iterable[Any]) -> Namer:
+    items = {i.pk: i for i in Item.objects.select_related("domain").filter(pk__in=[v for v in values if v])}
+    return lambda pk: (items[pk].domain.code, items[pk].domain.name) if pk in items else ("", _("（未分类）"))
+
+
+def _by_choice(labels: dict[str, str]) -> Callable[[Unit | None, Iterable[Any]], Namer]:
+    return lambda place, values: lambda value: (value, str(labels.get(value, value)))
+
+
+def _by_day(place: Unit | None, values: Iterable[Any]) -> Namer:
+    return lambda day: (day.isoformat(), day.isoformat())
+
+
+_NAMERS: dict[str, Callable[[Unit | None, Iterable[Any]], Namer]] = {
+    "unit": _by_child,
+    "handler": _by_unit,
+    "item": _by_item,
+    "domain": _by_domain,
+    "channel": _by_choice({value: str(label) for value, label in Channel.choices}),
+    "kind": _by_choice({value: str(label) for value, label in Kind.choices}),
+    "day": _by_day,
+}

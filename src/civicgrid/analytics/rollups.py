@@ -1,0 +1,203 @@
+"""Keep the rollups equal to the event log: mark changed cases, fold them in, rebuild on demand.
+
+Every event that can change a figure writes a StaleCase marker in its own transaction (nothing is
+lost if a process dies after the commit); the worker's job folds the marked cases in: it recomputes
+each case's whole contribution (facts.py), adds new − old to the rollup rows and stores the new one.
+Workers take markers with SKIP LOCKED and lock the cases' CaseFact rows in id order, so any number
+of them may run, and a case changed again while being folded is simply folded once more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from civicgrid.analytics import facts
+from civicgrid.analytics.models import DAILY_COUNTERS, CaseFact, DailyFigure, DueFigure, StaleCase
+from civicgrid.cases.models import Case, Event
+
+BATCH = 500
+REBUILD_CHUNK = 5000
+
+_DAILY_KEY = ("day", "place_id", "handler_id", "item_id", "channel", "kind")
+_DUE_KEY = (
+    "due_day",
+    "place_id",
+    "handler_id",
+    "item_id",
+    "channel",
+    "kind",
+    "resolved_day",
+    "ended_day",
+    "on_time",
+)
+
+
+def _upsert(table: str, key: Sequence[str], counters: Sequence[str]) -> str:
+    columns = ", ".join((*key, *counters))
+    marks = ", ".join(["%s"] * (len(key) + len(counters)))
+    adds = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in counters)
+    target = ", ".join(key)
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({target}) DO UPDATE SET {adds}"
+
+
+_ADD_DAILY = _upsert(DailyFigure._meta.db_table, _DAILY_KEY, DAILY_COUNTERS)
+_ADD_DUE = _upsert(DueFigure._meta.db_table, _DUE_KEY, ("cases",))
+
+
+def on_event_recorded(sender: object, *, case: Case, event: Event, **kwargs: Any) -> None:
+    """Receiver of cases.signals.event_recorded: mark the case, in the event's own transaction."""
+    if event.action in facts.FIGURE_ACTIONS:
+        StaleCase.objects.create(case_id=case.pk)
+
+
+def mark_stale(case_ids: Iterable[int]) -> None:
+    """For code that writes cases without the services (imports, simulators): fold these in later."""
+    StaleCase.objects.bulk_create([StaleCase(case_id=pk) for pk in set(case_ids)], batch_size=2000)
+
+
+def refresh(*, limit: int = BATCH) -> int:
+    """Fold in up to `limit` marked cases, in one transaction; returns how many markers it took."""
+    with transaction.atomic():
+        taken = list(
+            StaleCase.objects.select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("id", "case_id")[:limit]
+        )
+        if not taken:
+            return 0
+        fold(sorted({case_id for _id, case_id in taken}))
+        StaleCase.objects.filter(pk__in=[pk for pk, _case in taken]).delete()
+    return len(taken)
+
+
+def fold(case_ids: Sequence[int], *, until: date | None = None) -> None:
+    """Recompute these cases' contributions and add the differences (inside a transaction); later
+    cases whose 重复诉求 flag these decide are marked to be folded again (only those created from
+    `until` on, when a rebuild folds the ones before it anyway)."""
+    CaseFact.objects.bulk_create([CaseFact(case_id=pk) for pk in case_ids], ignore_conflicts=True)
+    locked = CaseFact.objects.select_for_update().filter(case_id__in=case_ids).order_by("case_id")
+    stored = {f.case_id: f for f in locked}
+    found, followers = facts.histories(case_ids)
+    _follow(followers, until=until)
+    changes: dict[facts.Key, list[int]] = {}
+    for pk in case_ids:
+        fact = stored[pk]
+        new = facts.contribution(found[pk]) if pk in found else {}
+        for key, values in facts.delta(facts.from_json(fact.contributions), new).items():
+            _accumulate(changes, key, values)
+        fact.contributions = facts.to_json(new)
+    apply(changes)
+    _store(stored.values())
+
+
+def _follow(followers: dict[int, datetime], *, until: date | None) -> None:
+    if until is not None:
+        followers = {pk: moment for pk, moment in followers.items() if facts.day_of(moment) >= until}
+    if followers:
+        mark_stale(followers)
+
+
+def _fold_fresh(case_ids: Sequence[int], *, until: date | None) -> None:
+    """fold() for cases that have no contribution yet (a full rebuild after emptying, or cases just
+    loaded in bulk): nothing to lock, read or subtract. IntegrityError if one has a fact meanwhile."""
+    found, followers = facts.histories(case_ids)
+    _follow(followers, until=until)
+    changes: dict[facts.Key, list[int]] = {}
+    rows = []
+    for pk, history in found.items():
+        new = facts.contribution(history)
+        for key, values in new.items():
+            _accumulate(changes, key, values)
+        rows.append(CaseFact(case_id=pk, contributions=facts.to_json(new)))
+    apply(changes)
+    CaseFact.objects.bulk_create(rows, batch_size=1000)
+
+
+_FIELD = CaseFact._meta.get_field("contributions")
+_STORE = f"UPDATE {CaseFact._meta.db_table} SET contributions = %s WHERE case_id = %s"
+
+
+def _store(stored: Iterable[CaseFact]) -> None:
+    """Write the new contributions: one plain UPDATE per row, sent together (bulk_update builds a
+    CASE expression per row, slower than the work it saves)."""
+    rows = [[_FIELD.get_db_prep_value(f.contributions, connection), f.case_id] for f in stored]
+    with connection.cursor() as cursor:
+        cursor.executemany(_STORE, rows)
+
+
+def _accumulate(changes: dict[facts.Key, list[int]], key: facts.Key, values: Sequence[int]) -> None:
+    row = changes.setdefault(key, [0] * len(values))
+    for i, value in enumerate(values):
+        row[i] += value
+
+
+def apply(changes: dict[facts.Key, list[int]]) -> None:
+    """Add each change to its rollup row (created at zero when missing)."""
+    day: Callable[[str], Any] = lambda text: connection.ops.adapt_datefield_value(date.fromisoformat(text))  # noqa: E731
+    daily, due = [], []
+    for key, values in changes.items():
+        if not any(values):
+            continue
+        if key[0] == "d":
+            daily.append([day(key[1]), *key[2:], *values])
+        else:
+            due.append([day(key[1]), *key[2:7], day(key[7]), day(key[8]), key[9], *values])
+    with connection.cursor() as cursor:
+        if daily:
+            cursor.executemany(_ADD_DAILY, daily)
+        if due:
+            cursor.executemany(_ADD_DUE, due)
+
+
+def rebuild(
+    *, start: date | None = None, end: date | None = None, progress: Callable[[int], None] | None = None
+) -> int:
+    """Recompute the contribution of every case created in [start, end) (all cases when both are
+    None: the rollups are emptied and written afresh). Figures do not change unless the rollups had
+    drifted from the event log. Returns the number of cases folded."""
+    cases = Case.objects.order_by("pk")
+    everything = start is None and end is None
+    if everything:
+        _empty()
+    if start is not None:
+        cases = cases.filter(created_at__date__gte=start)
+    if end is not None:
+        cases = cases.filter(created_at__date__lt=end)
+    done, last = 0, 0
+    while True:
+        ids = list(cases.filter(pk__gt=last).values_list("pk", flat=True)[:REBUILD_CHUNK])
+        if not ids:
+            return done
+        with transaction.atomic():
+            _fold_chunk(ids, everything=everything, until=end)
+        done, last = done + len(ids), ids[-1]
+        if progress is not None:
+            progress(done)
+
+
+def _fold_chunk(ids: list[int], *, everything: bool, until: date | None) -> None:
+    """A full rebuild folds afresh and follows nobody (every case is folded by it); a partial one
+    folds afresh too when none of the chunk has a fact yet (a bulk load), else (or when a worker
+    folded one meanwhile) it adds differences; it follows only the cases after its last day."""
+    if everything:
+        return _fold_fresh(ids, until=date.max)
+    if not CaseFact.objects.filter(case_id__in=ids).exists():
+        try:
+            with transaction.atomic():
+                return _fold_fresh(ids, until=until)
+        except IntegrityError:
+            pass
+    return fold(ids, until=until)
+
+
+def _empty() -> None:
+    """Start from nothing: markers written before now are covered by the rebuild itself."""
+    with transaction.atomic():
+        StaleCase.objects.all().delete()
+        CaseFact.objects.all().delete()
+        DailyFigure.objects.all().delete()
+        DueFigure.objects.all().delete()

@@ -1,0 +1,200 @@
+"""The rollups follow the event log: changed cases are marked in their own transaction, the worker's
+job folds them in, and `civicgrid rollup rebuild` recomputes them without changing a figure."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from io import StringIO
+from typing import TypedDict
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+
+from civicgrid.accounts.models import User
+from civicgrid.analytics import figures, rollups
+from civicgrid.analytics.jobs import refresh_rollups
+from civicgrid.analytics.metrics import Ratio
+from civicgrid.analytics.models import CaseFact, DailyFigure, StaleCase
+from civicgrid.cases import services
+from civicgrid.cases.models import Case
+from civicgrid.jobs import registered_jobs
+from tests.conftest import CaseMaker, Town, at
+
+
+class Period(TypedDict):
+    start: date
+    end: date
+
+
+OCTOBER = Period(start=date(2026, 10, 1), end=date(2026, 11, 1))
+
+
+@pytest.fixture
+def clock() -> Iterator[Callable[[str], None]]:
+    traveller = time_machine.travel(at("2026-10-12 09:00"), tick=False)
+    shift = traveller.start()
+    yield lambda text: shift.move_to(at(text))
+    traveller.stop()
+
+
+@pytest.fixture
+def handled(
+    new_case: CaseMaker, centre: User, chen: User, town: Town, clock: Callable[[str], None]
+) -> Callable[[], Case]:
+    def make() -> Case:
+        case = new_case()
+        services.case_accept(case=case, actor=centre)
+        services.case_dispatch(case=case, actor=centre, lead=town.urban)
+        return services.case_acknowledge(case=case, actor=chen)
+
+    return make
+
+
+def fold() -> None:
+    while refresh_rollups():
+        pass
+
+
+def test_it_marks_a_case_only_when_an_event_can_change_a_figure(new_case: CaseMaker, centre: User) -> None:
+    case = new_case()
+    assert StaleCase.objects.count() == 0  # a new, unaccepted case counts nowhere yet
+
+    services.case_note(case=case, actor=centre, text="已联系诉求人")
+    assert StaleCase.objects.count() == 0
+
+    services.case_accept(case=case, actor=centre)
+    assert list(StaleCase.objects.values_list("case_id", flat=True)) == [case.pk]
+
+
+def test_it_shows_a_change_once_the_worker_has_folded_it(handled: Callable[[], Case], chen: User) -> None:
+    case = handled()
+    assert figures.figures(**OCTOBER).total.accepted == 0  # not folded yet
+
+    fold()
+    before = figures.figures(**OCTOBER).total
+    services.case_resolve(case=case, actor=chen, result="已劝离摊贩")
+    fold()
+    after = figures.figures(**OCTOBER).total
+
+    assert (before.accepted, before.closure_rate.numerator) == (1, 0)
+    assert (after.accepted, after.closure_rate.numerator, after.closure_rate.denominator) == (1, 1, 1)
+    assert StaleCase.objects.count() == 0
+
+
+def test_it_registers_the_folding_job_with_the_worker(db: None) -> None:
+    assert "civicgrid.analytics.jobs.refresh_rollups" in {job.name for job in registered_jobs()}
+    assert refresh_rollups() is False  # nothing to do: says so, so the worker may sleep
+
+
+def test_it_leaves_the_rollups_untouched_when_the_change_rolls_back(
+    handled: Callable[[], Case], chen: User
+) -> None:
+    case = handled()
+    fold()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.case_resolve(case=case, actor=chen, result="已劝离摊贩")
+        raise RuntimeError("the request failed after the service")
+
+    assert StaleCase.objects.count() == 0
+    assert figures.figures(**OCTOBER).total.closure_rate.numerator == 0
+
+
+def test_it_keeps_no_row_of_a_case_that_is_gone(handled: Callable[[], Case]) -> None:
+    case = handled()
+    fold()
+    Case.objects.filter(pk=case.pk).delete()
+
+    rollups.mark_stale([case.pk])
+    fold()
+
+    assert figures.figures(**OCTOBER).total.accepted == 0
+    assert CaseFact.objects.get(case_id=case.pk).contributions == []
+
+
+def test_it_rebuilds_from_the_command_without_changing_a_figure(
+    handled: Callable[[], Case], chen: User
+) -> None:
+    cases = [handled() for _ in range(3)]
+    services.case_resolve(case=cases[0], actor=chen, result="已处理")
+    fold()
+    before = figures.figures(**OCTOBER, group_by="item")
+    DailyFigure.objects.update(accepted=99)  # drift, as after a bad manual edit
+
+    out = StringIO()
+    call_command("rollup", "rebuild", stdout=out, stderr=StringIO())
+
+    assert "3" in out.getvalue()
+    assert figures.figures(**OCTOBER, group_by="item") == before
+
+
+def test_it_rebuilds_only_the_cases_created_in_the_days_asked(
+    handled: Callable[[], Case], clock: Callable[[str], None]
+) -> None:
+    handled()
+    clock("2026-10-20 09:00")
+    handled()
+    fold()
+    before = figures.figures(**OCTOBER)
+
+    assert rollups.rebuild(start=date(2026, 10, 20), end=date(2026, 10, 21)) == 1
+    assert figures.figures(**OCTOBER) == before
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["rebuild", "--from", "yesterday"], ["rebuild", "--from", "2026-10-02", "--to", "2026-10-01"], ["drop"]],
+)
+def test_it_refuses_bad_arguments_with_a_clear_error(db: None, arguments: list[str]) -> None:
+    with pytest.raises(CommandError):
+        call_command("rollup", *arguments, stdout=StringIO(), stderr=StringIO())
+
+
+def test_it_counts_a_case_again_as_a_repeat_when_an_earlier_one_arrives_later(
+    new_case: CaseMaker, centre: User, clock: Callable[[str], None]
+) -> None:
+    # given a case folded in alone, then an earlier one from the same phone loaded afterwards
+    clock("2026-10-12 09:00")
+    later = new_case()
+    services.case_accept(case=later, actor=centre)
+    fold()
+    assert figures.figures(**OCTOBER).total.repeat_share.numerator == 0
+    clock("2026-10-05 09:00")
+    earlier = new_case()
+    services.case_accept(case=earlier, actor=centre)
+
+    # when the worker folds the earlier one in
+    fold()
+
+    # then the later one became a repeat (重复诉求) without anyone touching it
+    assert figures.figures(**OCTOBER).total.repeat_share == Ratio(1, 2)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent workers need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_it_folds_each_change_once_with_workers_in_parallel(handled: Callable[[], Case], chen: User) -> None:
+    cases = [handled() for _ in range(40)]
+    for case in cases[::2]:
+        services.case_resolve(case=case, actor=chen, result="已处理")
+    rollups.mark_stale([c.pk for c in cases] * 3)  # the same cases, marked many times over
+
+    def work() -> None:
+        try:
+            while rollups.refresh(limit=7):
+                pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    total = figures.figures(**OCTOBER).total
+    assert (total.accepted, total.closure_rate.numerator, total.due) == (40, 20, 40)
+    assert StaleCase.objects.count() == 0
