@@ -162,6 +162,20 @@ class Neighbours:
         return out
 
 
+def neighbourhood(case: Mapping[str, Any]) -> list[Any]:
+    """What decides which cases a case repeats or is repeated by (CaseFact.neighbourhood)."""
+    return [case["reporter_phone"], case["building_id"] or 0, case["item_id"] or 0]
+
+
+def moved_followers(moved: list[tuple[dict[str, Any], list[Any]]]) -> dict[int, datetime]:
+    """The later cases that repeated these under their former phone, building or item."""
+    former = [
+        {**case, "reporter_phone": old[0], "building_id": old[1] or None, "item_id": old[2] or None}
+        for case, old in moved
+    ]
+    return Neighbours(former).followers() if former else {}
+
+
 def handler_of(history: History) -> int:
     """The unit of the latest lead assignment, 0 when the case never had one."""
     leads = [a["unit_id"] for a in history.assignments if a["role"] == AssignmentRole.LEAD]

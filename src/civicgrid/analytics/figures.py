@@ -20,7 +20,13 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from civicgrid.analytics.metrics import Ratio
-from civicgrid.analytics.models import DAILY_COUNTERS, DailyFigure, DueFigure
+from civicgrid.analytics.models import (
+    DAILY_COUNTERS,
+    DailyFigure,
+    DueFigure,
+    PlaceDailyFigure,
+    PlaceDueFigure,
+)
 from civicgrid.cases.models import Channel, Kind
 from civicgrid.catalogue.models import Item
 from civicgrid.org.models import Unit
@@ -109,10 +115,13 @@ def figures(
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(group_by)
     scope = _scope(place=place, handler=handler)
-    daily = DailyFigure.objects.filter(scope, day__gte=start, day__lt=end)
-    due = DueFigure.objects.filter(scope, due_day__gte=start, due_day__lt=end)
+    # Item, channel and kind live in the full rollups only; everything else reads the slim ones.
+    full = group_by in _NEED_FULL
+    day_model, due_model = (DailyFigure, DueFigure) if full else (PlaceDailyFigure, PlaceDueFigure)
+    daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
+    due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
     total = _sums(daily, due, start=start, end=end, column=None)
-    open_ = DueFigure.objects.filter(scope, due_day__lt=end, ended_day__gte=end)
+    open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end)
     report = Report(
         total=assemble(total.get(None, {}), overdue=_overdue(open_, None).get(None, 0)), groups=[]
     )
@@ -120,11 +129,16 @@ def figures(
         return report
     column = _COLUMNS[group_by]
     sums = _sums(daily, due, start=start, end=end, column=column)
-    late = _overdue_by_day(scope, start=start, end=end) if group_by == "day" else _overdue(open_, column)
+    late = (
+        _overdue_by_day(due_model, scope, start=start, end=end)
+        if group_by == "day"
+        else _overdue(open_, column)
+    )
     groups = _regroup(group_by, place, sums, late, level=level)
     return Report(total=report.total, groups=groups)
 
 
+_NEED_FULL = frozenset({"domain", "item", "channel", "kind"})
 _COLUMNS = {
     "unit": "place_id",
     "handler": "handler_id",
@@ -146,7 +160,7 @@ def _scope(*, place: Unit | None, handler: Unit | None) -> Q:
 
 
 def _sums(
-    daily: QuerySet[DailyFigure], due: QuerySet[DueFigure], *, start: date, end: date, column: str | None
+    daily: QuerySet[Any], due: QuerySet[Any], *, start: date, end: date, column: str | None
 ) -> dict[Any, dict[str, int]]:
     """Counter sums per value of `column` (one group None when not grouped): two queries."""
     out: dict[Any, dict[str, int]] = defaultdict(dict)
@@ -175,7 +189,7 @@ def _summed(
     return [(row.pop(column), row) for row in rows.values(column).order_by(column).annotate(**sums)]
 
 
-def _overdue(open_: QuerySet[DueFigure], column: str | None) -> dict[Any, int]:
+def _overdue(open_: QuerySet[Any], column: str | None) -> dict[Any, int]:
     if column is None:
         return {None: int(open_.aggregate(n=Sum("cases"))["n"] or 0)}
     return {
@@ -183,10 +197,10 @@ def _overdue(open_: QuerySet[DueFigure], column: str | None) -> dict[Any, int]:
     }
 
 
-def _overdue_by_day(scope: Q, *, start: date, end: date) -> dict[Any, int]:
+def _overdue_by_day(model: type[Any], scope: Q, *, start: date, end: date) -> dict[Any, int]:
     """超期 at the end of each day of the period: due before that end and ended at or after it."""
     rows = (
-        DueFigure.objects.filter(scope, due_day__lt=end, ended_day__gt=start)
+        model.objects.filter(scope, due_day__lt=end, ended_day__gt=start)
         .values("due_day", "ended_day")
         .order_by()
         .annotate(n=Sum("cases"))

@@ -145,10 +145,9 @@ def repeat_share(
     window = Q(created_at__gte=OuterRef("created_at") - timedelta(days=REPEAT_DAYS)) & (
         Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
     )
-    same_phone = Case.objects.filter(window, reporter_phone=OuterRef("reporter_phone")).exclude(
-        reporter_phone=""
-    )
-    same_place = Case.objects.filter(window, building=OuterRef("building"), item=OuterRef("item"))
+    counted = Case.objects.filter(window, excluded_at__isnull=True)
+    same_phone = counted.filter(reporter_phone=OuterRef("reporter_phone")).exclude(reporter_phone="")
+    same_place = counted.filter(building=OuterRef("building"), item=OuterRef("item"))
     accepted_in_p = _events(start=start, end=end, scope=_scope(place, handler, where)).filter(
         action=Action.ACCEPT
     )

@@ -16,7 +16,15 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from civicgrid.analytics import facts
-from civicgrid.analytics.models import DAILY_COUNTERS, CaseFact, DailyFigure, DueFigure, StaleCase
+from civicgrid.analytics.models import (
+    DAILY_COUNTERS,
+    CaseFact,
+    DailyFigure,
+    DueFigure,
+    PlaceDailyFigure,
+    PlaceDueFigure,
+    StaleCase,
+)
 from civicgrid.cases.models import Case, Event
 
 BATCH = 500
@@ -46,6 +54,9 @@ def _upsert(table: str, key: Sequence[str], counters: Sequence[str]) -> str:
 
 _ADD_DAILY = _upsert(DailyFigure._meta.db_table, _DAILY_KEY, DAILY_COUNTERS)
 _ADD_DUE = _upsert(DueFigure._meta.db_table, _DUE_KEY, ("cases",))
+# The slim tables: the same rows without item, channel and kind.
+_ADD_PLACE_DAILY = _upsert(PlaceDailyFigure._meta.db_table, _DAILY_KEY[:3], DAILY_COUNTERS)
+_ADD_PLACE_DUE = _upsert(PlaceDueFigure._meta.db_table, (*_DUE_KEY[:3], *_DUE_KEY[6:]), ("cases",))
 
 
 def on_event_recorded(sender: object, *, case: Case, event: Event, **kwargs: Any) -> None:
@@ -82,7 +93,14 @@ def fold(case_ids: Sequence[int], *, until: date | None = None) -> None:
     locked = CaseFact.objects.select_for_update().filter(case_id__in=case_ids).order_by("case_id")
     stored = {f.case_id: f for f in locked}
     found, followers = facts.histories(case_ids)
-    _follow(followers, until=until)
+    moved = []
+    for pk, history in found.items():
+        now, before = facts.neighbourhood(history.case), stored[pk].neighbourhood
+        if before and before != now:
+            moved.append((history.case, before))
+        stored[pk].neighbourhood = now
+    followers.update(facts.moved_followers(moved))
+    _follow({pk: at for pk, at in followers.items() if pk not in stored}, until=until)
     changes: dict[facts.Key, list[int]] = {}
     for pk in case_ids:
         fact = stored[pk]
@@ -112,19 +130,30 @@ def _fold_fresh(case_ids: Sequence[int], *, until: date | None) -> None:
         new = facts.contribution(history)
         for key, values in new.items():
             _accumulate(changes, key, values)
-        rows.append(CaseFact(case_id=pk, contributions=facts.to_json(new)))
+        rows.append(
+            CaseFact(
+                case_id=pk, contributions=facts.to_json(new), neighbourhood=facts.neighbourhood(history.case)
+            )
+        )
     apply(changes)
     CaseFact.objects.bulk_create(rows, batch_size=1000)
 
 
 _FIELD = CaseFact._meta.get_field("contributions")
-_STORE = f"UPDATE {CaseFact._meta.db_table} SET contributions = %s WHERE case_id = %s"
+_STORE = f"UPDATE {CaseFact._meta.db_table} SET contributions = %s, neighbourhood = %s WHERE case_id = %s"
 
 
 def _store(stored: Iterable[CaseFact]) -> None:
     """Write the new contributions: one plain UPDATE per row, sent together (bulk_update builds a
     CASE expression per row, slower than the work it saves)."""
-    rows = [[_FIELD.get_db_prep_value(f.contributions, connection), f.case_id] for f in stored]
+    rows = [
+        [
+            _FIELD.get_db_prep_value(f.contributions, connection),
+            _FIELD.get_db_prep_value(f.neighbourhood, connection),
+            f.case_id,
+        ]
+        for f in stored
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(_STORE, rows)
 
@@ -136,21 +165,34 @@ def _accumulate(changes: dict[facts.Key, list[int]], key: facts.Key, values: Seq
 
 
 def apply(changes: dict[facts.Key, list[int]]) -> None:
-    """Add each change to its rollup row (created at zero when missing)."""
+    """Add each change to its rollup row (created at zero when missing), and to its slim row."""
     day: Callable[[str], Any] = lambda text: connection.ops.adapt_datefield_value(date.fromisoformat(text))  # noqa: E731
     daily, due = [], []
+    slim: dict[facts.Key, list[int]] = {}
     for key, values in changes.items():
         if not any(values):
             continue
         if key[0] == "d":
             daily.append([day(key[1]), *key[2:], *values])
+            _accumulate(slim, ("d", *key[1:4]), values)
         else:
             due.append([day(key[1]), *key[2:7], day(key[7]), day(key[8]), key[9], *values])
+            _accumulate(slim, ("u", *key[1:4], *key[7:]), values)
+    place_daily = [[day(k[1]), *k[2:], *v] for k, v in slim.items() if k[0] == "d" and any(v)]
+    place_due = [
+        [day(k[1]), *k[2:4], day(k[4]), day(k[5]), k[6], *v]
+        for k, v in slim.items()
+        if k[0] == "u" and any(v)
+    ]
     with connection.cursor() as cursor:
-        if daily:
-            cursor.executemany(_ADD_DAILY, daily)
-        if due:
-            cursor.executemany(_ADD_DUE, due)
+        for statement, rows in (
+            (_ADD_DAILY, daily),
+            (_ADD_DUE, due),
+            (_ADD_PLACE_DAILY, place_daily),
+            (_ADD_PLACE_DUE, place_due),
+        ):
+            if rows:
+                cursor.executemany(statement, rows)
 
 
 def rebuild(
@@ -201,3 +243,5 @@ def _empty() -> None:
         CaseFact.objects.all().delete()
         DailyFigure.objects.all().delete()
         DueFigure.objects.all().delete()
+        PlaceDailyFigure.objects.all().delete()
+        PlaceDueFigure.objects.all().delete()
