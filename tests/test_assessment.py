@@ -20,7 +20,7 @@ from civicgrid.accounts.models import User
 from civicgrid.analytics import assessment, rollups
 from civicgrid.analytics.assessment import Assessment, Standing, assess, competition_ranks
 from civicgrid.analytics.metrics import Ratio
-from civicgrid.analytics.models import DailyFigure
+from civicgrid.analytics.models import DAILY_COUNTERS
 from civicgrid.cases import services
 from civicgrid.cases.models import Case
 from civicgrid.cases.services.exclusions import case_exclude, case_request_exclusion
@@ -35,15 +35,9 @@ _days = itertools.count()
 
 def rolled(place: Unit, *, handler: Unit | None = None, **counters: int) -> None:
     """Counters as the worker would have folded them, on a day of October of their own."""
-    DailyFigure.objects.create(
-        day=date(2026, 10, 1) + timedelta(days=next(_days) % 28),
-        place_id=place.pk,
-        handler_id=0 if handler is None else handler.pk,
-        item_id=0,
-        channel="hotline",
-        kind="complaint",
-        **counters,
-    )
+    day = date(2026, 10, 1) + timedelta(days=next(_days) % 28)
+    key = ("d", day.isoformat(), place.pk, 0 if handler is None else handler.pk, 0, "hotline", "complaint")
+    rollups.apply({key: [counters.get(name, 0) for name in DAILY_COUNTERS]})
 
 
 def community(town: Town, code: str, name: str) -> Unit:

@@ -18,7 +18,7 @@ from civicgrid.accounts.models import User
 from civicgrid.analytics import figures, rollups
 from civicgrid.analytics.jobs import refresh_rollups
 from civicgrid.analytics.metrics import Ratio
-from civicgrid.analytics.models import CaseFact, DailyFigure, StaleCase
+from civicgrid.analytics.models import CaseFact, DailyFigure, PlaceDailyFigure, StaleCase
 from civicgrid.cases import services
 from civicgrid.cases.models import Case
 from civicgrid.jobs import registered_jobs
@@ -122,14 +122,18 @@ def test_it_rebuilds_from_the_command_without_changing_a_figure(
     cases = [handled() for _ in range(3)]
     services.case_resolve(case=cases[0], actor=chen, result="已处理")
     fold()
-    before = figures.figures(**OCTOBER, group_by="item")
+    before = figures.figures(**OCTOBER, group_by="item"), figures.figures(**OCTOBER, group_by="unit")
     DailyFigure.objects.update(accepted=99)  # drift, as after a bad manual edit
+    PlaceDailyFigure.objects.update(resolves=7)
 
     out = StringIO()
     call_command("rollup", "rebuild", stdout=out, stderr=StringIO())
 
     assert "3" in out.getvalue()
-    assert figures.figures(**OCTOBER, group_by="item") == before
+    assert (
+        figures.figures(**OCTOBER, group_by="item"),
+        figures.figures(**OCTOBER, group_by="unit"),
+    ) == before
 
 
 def test_it_rebuilds_only_the_cases_created_in_the_days_asked(
