@@ -185,9 +185,12 @@ def _check_groups(start: date, end: date, town: Town) -> None:
         where = Q(item__code=group.key) if group.key else Q(item__isnull=True)
         assert group.figures == direct(start, end, place=town.district, where=where), group.key
     by_channel = figures.figures(start=start, end=end, group_by="channel")
+    assert by_channel.total == figures.figures(start=start, end=end).total
     for group in by_channel.groups:
         assert group.figures == direct(start, end, where=Q(channel=group.key)), group.key
+    assert by_item.total == figures.figures(start=start, end=end, place=town.district).total
     by_unit = figures.figures(start=start, end=end, place=town.street, group_by="unit")
+    assert by_unit.total == figures.figures(start=start, end=end, place=town.street).total
     for group in by_unit.groups:
         child = Unit.objects.get(code=group.key)
         assert group.figures == direct(start, end, place=child), group.key

@@ -120,22 +120,33 @@ def figures(
     day_model, due_model = (DailyFigure, DueFigure) if full else (PlaceDailyFigure, PlaceDueFigure)
     daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
     due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
-    total = _sums(daily, due, start=start, end=end, column=None)
     open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end)
-    report = Report(
-        total=assemble(total.get(None, {}), overdue=_overdue(open_, None).get(None, 0)), groups=[]
-    )
-    if group_by is None:
-        return report
+    if group_by is None or group_by == "day":
+        # A day's own figures are not a share of the period's (its closure and overdue are judged
+        # at the end of that day), so the period's total is read on its own.
+        sums, late = _sums(daily, due, start=start, end=end, column=None), _overdue(open_, None)
+        total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
+        if group_by is None:
+            return Report(total=total, groups=[])
+        sums = _sums(daily, due, start=start, end=end, column="day")
+        groups = _regroup(
+            "day", place, sums, _overdue_by_day(due_model, scope, start=start, end=end), level=level
+        )
+        return Report(total=total, groups=groups)
+    # Any other grouping partitions the scope's cases: the total is the sum of the groups.
     column = _COLUMNS[group_by]
     sums = _sums(daily, due, start=start, end=end, column=column)
-    late = (
-        _overdue_by_day(due_model, scope, start=start, end=end)
-        if group_by == "day"
-        else _overdue(open_, column)
-    )
-    groups = _regroup(group_by, place, sums, late, level=level)
-    return Report(total=report.total, groups=groups)
+    late = _overdue(open_, column)
+    total = assemble(_added(sums.values()), overdue=sum(late.values()))
+    return Report(total=total, groups=_regroup(group_by, place, sums, late, level=level))
+
+
+def _added(rows: Iterable[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for name, value in row.items():
+            out[name] += int(value or 0)
+    return out
 
 
 _NEED_FULL = frozenset({"domain", "item", "channel", "kind"})
