@@ -58,15 +58,9 @@ class CaseFact(models.Model):
         return f"facts of case {self.case_id}"
 
 
-class DailyFigure(models.Model):
-    """Counters per day × place × handler × item × channel × kind (the day each counter names)."""
+class DailyCounters(models.Model):
+    """The counters of DAILY_COUNTERS, as columns (both daily rollups hold them)."""
 
-    day = models.DateField()
-    place_id = models.BigIntegerField()  # the case's place (a grid, a community…)
-    handler_id = models.BigIntegerField()  # the handling unit; 0 when none
-    item_id = models.BigIntegerField()  # the catalogue item; 0 when unclassified
-    channel = models.CharField(max_length=12)
-    kind = models.CharField(max_length=12)
     accepted = models.IntegerField(default=0)
     proactive = models.IntegerField(default=0)
     repeated = models.IntegerField(default=0)
@@ -80,6 +74,20 @@ class DailyFigure(models.Model):
     satisfied = models.IntegerField(default=0)
     basically = models.IntegerField(default=0)
     solved = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyFigure(DailyCounters):
+    """Counters per day × place × handler × item × channel × kind (the day each counter names)."""
+
+    day = models.DateField()
+    place_id = models.BigIntegerField()  # the case's place (a grid, a community…)
+    handler_id = models.BigIntegerField()  # the handling unit; 0 when none
+    item_id = models.BigIntegerField()  # the catalogue item; 0 when unclassified
+    channel = models.CharField(max_length=12)
+    kind = models.CharField(max_length=12)
 
     class Meta:
         constraints = [
@@ -140,26 +148,13 @@ class DueFigure(models.Model):
         return f"due {self.due_day} place {self.place_id}"
 
 
-class PlaceDailyFigure(models.Model):
+class PlaceDailyFigure(DailyCounters):
     """DailyFigure summed over item, channel and kind: what totals, rankings by area or handler and
     daily trends read (tens of times fewer rows). Written with DailyFigure, by the same deltas."""
 
     day = models.DateField()
     place_id = models.BigIntegerField()
     handler_id = models.BigIntegerField()
-    accepted = models.IntegerField(default=0)
-    proactive = models.IntegerField(default=0)
-    repeated = models.IntegerField(default=0)
-    assigned = models.IntegerField(default=0)
-    responded = models.IntegerField(default=0)
-    dispatches = models.IntegerField(default=0)
-    returns = models.IntegerField(default=0)
-    resolves = models.IntegerField(default=0)
-    reopens = models.IntegerField(default=0)
-    evaluations = models.IntegerField(default=0)
-    satisfied = models.IntegerField(default=0)
-    basically = models.IntegerField(default=0)
-    solved = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
