@@ -216,12 +216,20 @@ def _overdue_by_day(model: type[Any], scope: Q, *, start: date, end: date) -> di
         .order_by()
         .annotate(n=Sum("cases"))
     )
+    # A row counts on the days d with due_day <= d < ended_day: add it where that run starts and take
+    # it off where it stops, then sweep the period once (not once per day over every row).
+    change: dict[date, int] = defaultdict(int)
+    for row in rows:
+        first, stop = max(row["due_day"], start), min(row["ended_day"], end)
+        if first < stop:
+            change[first] += int(row["n"])
+            change[stop] -= int(row["n"])
     late: dict[Any, int] = {}
-    day = start
+    running, day = 0, start
     while day < end:
-        edge = day + timedelta(days=1)
-        late[day] = sum(int(r["n"]) for r in rows if r["due_day"] < edge <= r["ended_day"])
-        day = edge
+        running += change.get(day, 0)
+        late[day] = running
+        day += timedelta(days=1)
     return late
 
 
