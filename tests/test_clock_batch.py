@@ -108,6 +108,35 @@ def test_it_writes_a_batch_in_a_number_of_queries_that_does_not_grow_with_it(
     assert len(statements) <= 14, statements
 
 
+def test_it_supervises_a_batch_of_overdue_cases_at_one_moment_in_one_update(
+    new_case: CaseMaker, centre: User, chen: User, town: Town
+) -> None:
+    # given six acknowledged cases due 12 Nov 00:00, one of them at a later version (a note)
+    cases = dispatched(new_case, centre, town, 6)
+    with time_machine.travel(at("2026-11-02 10:00"), tick=False):
+        for case in cases:
+            services.case_acknowledge(case=case, actor=chen)
+        services.case_note(case=cases[0], actor=chen, text="已联系商户")
+    sweep("2026-11-11 23:59")  # their resolution warnings
+
+    # when the clock, running in real time, supervises them in one batch
+    with (
+        time_machine.travel(at("2026-11-12 00:00"), tick=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert jobs.fire_due_timers() is True
+
+    # then every case was marked at its event's moment, the batch's one moment, by one UPDATE
+    moments = set()
+    for case in Case.objects.filter(pk__in=[c.pk for c in cases]):
+        event = case.events.get(action="supervise")
+        assert (case.supervision, case.supervised_at) == ("yellow", event.at)
+        moments.add(event.at)
+    assert len(moments) == 1
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum(s.startswith('UPDATE "cases_case"') for s in statements) == 1
+
+
 def test_it_writes_nothing_when_a_case_changed_before_the_batch_wrote(
     new_case: CaseMaker, centre: User, town: Town
 ) -> None:

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 # Timers per transaction: small enough that a batch holds its cases' rows (and SQLite's one write
 # lock) briefly, large enough that the sweep's fixed cost is shared.
-TIMER_BATCH = 100
+TIMER_BATCH = 200
 
 # Sent before a batch of timers fires in one pass, with `timers` and the `cases` and `assignments`
 # they were read with, so that receivers can read what the batch's events will need at once. A
@@ -138,7 +138,9 @@ def _fire_together(timers: Sequence[Timer]) -> None:
     read = _BatchRows(timers)
     batch = Batch()
     later: list[Timer] = []
-    with ExitStack() as scopes:
+    # The batch acts at one moment: its events carry it, and so do the fields its rules set (one
+    # UPDATE for all the cases a rule changes alike, instead of one per case a microsecond apart).
+    with ExitStack() as scopes, clock.at(batch.moment):
         prepared = timer_batch.send(
             sender=Timer,
             timers=timers,

@@ -244,9 +244,12 @@ class Batch:
 
 def _update_guarded(cases: Sequence[Case], fields: dict[str, Any]) -> None:
     """`record`'s guarded UPDATE for many cases at once: each only at the version it was read."""
-    guard = Q()
+    by_version: dict[int, list[int]] = {}
     for case in cases:
-        guard |= Q(pk=case.pk, version=case.version)
+        by_version.setdefault(case.version, []).append(case.pk)
+    guard = Q()
+    for version, ids in by_version.items():  # a few versions, however many cases
+        guard |= Q(version=version, pk__in=ids)
     updated = Case.objects.filter(guard).update(
         version=F("version") + 1, last_seq=F("last_seq") + 1, **fields
     )
