@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             "years": args.years,
             "seconds": round(time.perf_counter() - began, 1),
         }
+    if args.setup_only:
+        print(f"bench: the history is in {args.name}; measure it with --reuse", flush=True)
+        return 0
     os.environ["DATABASE_URL"] = db_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.settings")
     import django

@@ -28,6 +28,8 @@ from civicgrid.org.models import Unit
 from tests.conftest import CaseMaker, Town, at
 
 DAYS = (date(2026, 9, 28), date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19), date(2026, 11, 2))
+# Whole months read the monthly rollups.
+MONTHS = (date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1))
 
 
 class Cast:
@@ -168,14 +170,15 @@ def fold_everything() -> None:
 
 
 def _check_all(town: Town) -> None:
-    for start, end in pairwise(DAYS):
+    for start, end in [*pairwise(DAYS), *pairwise(MONTHS), (MONTHS[0], MONTHS[-1])]:
         for place in (None, town.district, town.community, town.far_grid):
-            assert figures.figures(start=start, end=end, place=place).total == direct(start, end, place=place)
+            report = figures.figures(start=start, end=end, place=place)
+            assert report.total == direct(start, end, place=place), (start, end)
         for handler in (town.urban, town.water, town.grid):
             report = figures.figures(start=start, end=end, handler=handler)
-            assert report.total == direct(start, end, handler=handler), handler.code
-    start, end = DAYS[0], DAYS[-1]
-    _check_groups(start, end, town)
+            assert report.total == direct(start, end, handler=handler), (start, end, handler.code)
+    _check_groups(DAYS[0], DAYS[-1], town)
+    _check_groups(MONTHS[0], MONTHS[-1], town)
 
 
 def _check_groups(start: date, end: date, town: Town) -> None:
@@ -217,6 +220,15 @@ def test_it_gives_from_the_rollups_exactly_what_the_event_log_gives(
     # then every figure, scope and grouping agrees with the direct recomputation
     _check_all(town)
     # and a full rebuild changes no figure
-    before = figures.figures(start=DAYS[0], end=DAYS[-1], place=town.district, group_by="handler")
+    periods = ((DAYS[0], DAYS[-1]), (MONTHS[0], MONTHS[-1]))
+    before = [
+        figures.figures(start=start, end=end, place=town.district, group_by=group)
+        for start, end in periods
+        for group in ("handler", "item")
+    ]
     rollups.rebuild()
-    assert figures.figures(start=DAYS[0], end=DAYS[-1], place=town.district, group_by="handler") == before
+    assert [
+        figures.figures(start=start, end=end, place=town.district, group_by=group)
+        for start, end in periods
+        for group in ("handler", "item")
+    ] == before

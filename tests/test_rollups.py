@@ -3,6 +3,7 @@ job folds them in, and `civicgrid rollup rebuild` recomputes them without changi
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -11,6 +12,7 @@ from typing import TypedDict
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
@@ -18,7 +20,16 @@ from civicgrid.accounts.models import User
 from civicgrid.analytics import figures, rollups
 from civicgrid.analytics.jobs import refresh_rollups
 from civicgrid.analytics.metrics import Ratio
-from civicgrid.analytics.models import CaseFact, DailyFigure, PlaceDailyFigure, StaleCase
+from civicgrid.analytics.models import (
+    CaseFact,
+    DailyFigure,
+    MonthlyDueFigure,
+    MonthlyFigure,
+    PlaceDailyFigure,
+    PlaceMonthlyDueFigure,
+    PlaceMonthlyFigure,
+    StaleCase,
+)
 from civicgrid.cases import services
 from civicgrid.cases.models import Case
 from civicgrid.jobs import registered_jobs
@@ -123,8 +134,9 @@ def test_it_rebuilds_from_the_command_without_changing_a_figure(
     services.case_resolve(case=cases[0], actor=chen, result="已处理")
     fold()
     before = figures.figures(**OCTOBER, group_by="item"), figures.figures(**OCTOBER, group_by="unit")
-    DailyFigure.objects.update(accepted=99)  # drift, as after a bad manual edit
-    PlaceDailyFigure.objects.update(resolves=7)
+    # drift, as after a bad manual edit
+    for counts in (DailyFigure, MonthlyFigure, PlaceDailyFigure, PlaceMonthlyFigure):
+        counts.objects.update(accepted=99, resolves=7)
 
     out = StringIO()
     call_command("rollup", "rebuild", stdout=out, stderr=StringIO())
@@ -147,6 +159,35 @@ def test_it_rebuilds_only_the_cases_created_in_the_days_asked(
 
     assert rollups.rebuild(start=date(2026, 10, 20), end=date(2026, 10, 21)) == 1
     assert figures.figures(**OCTOBER) == before
+
+
+def test_it_fills_the_monthly_rollups_from_the_daily_ones_on_migrating(
+    handled: Callable[[], Case], chen: User, clock: Callable[[str], None]
+) -> None:
+    # given cases over two months, folded (the worker writes the daily and the monthly rows)
+    cases = [handled() for _ in range(2)]
+    clock("2026-11-03 09:00")
+    cases.append(handled())
+    services.case_resolve(case=cases[0], actor=chen, result="已处理")
+    fold()
+    tables = (MonthlyFigure, PlaceMonthlyFigure, MonthlyDueFigure, PlaceMonthlyDueFigure)
+
+    def rows() -> list[set[tuple[object, ...]]]:
+        return [
+            {tuple(r) for r in m.objects.values_list(*[f.attname for f in m._meta.fields[1:]])}
+            for m in tables
+        ]
+
+    written = rows()
+    assert all(written)
+    # when the migration that adds them fills them from the daily rows of a database without them
+    for model in tables:
+        model.objects.all().delete()
+    migration = importlib.import_module("civicgrid.analytics.migrations.0005_monthly_rollups")
+    migration.fill(django_apps, None)
+
+    # then they hold what the worker wrote
+    assert rows() == written
 
 
 @pytest.mark.parametrize(

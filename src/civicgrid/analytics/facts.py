@@ -51,6 +51,17 @@ Key = tuple[Any, ...]
 Contribution = dict[Key, tuple[int, ...]]
 
 
+def month_key(key: Key) -> Key:
+    """The key of the monthly rollup row a daily key adds to: each ISO day as its month's first."""
+
+    def first(text: str) -> str:
+        return text[:8] + "01"  # '2026-10-17' → '2026-10-01'
+
+    if key[0] == "d":
+        return (key[0], first(key[1]), *key[2:])
+    return (key[0], first(key[1]), *key[2:7], first(key[7]), first(key[8]), *key[9:])
+
+
 def day_of(moment: datetime) -> date:
     """The local (Asia/Shanghai) calendar day of a moment: periods are cut at local midnight."""
     return moment.astimezone(timezone.get_default_timezone()).date()

@@ -24,8 +24,12 @@ from civicgrid.analytics.models import (
     DAILY_COUNTERS,
     DailyFigure,
     DueFigure,
+    MonthlyDueFigure,
+    MonthlyFigure,
     PlaceDailyFigure,
     PlaceDueFigure,
+    PlaceMonthlyDueFigure,
+    PlaceMonthlyFigure,
 )
 from civicgrid.cases.models import Channel, Kind
 from civicgrid.catalogue.models import Item
@@ -117,7 +121,9 @@ def figures(
     scope = _scope(place=place, handler=handler)
     # Item, channel and kind live in the full rollups only; everything else reads the slim ones.
     full = group_by in _NEED_FULL
-    day_model, due_model = (DailyFigure, DueFigure) if full else (PlaceDailyFigure, PlaceDueFigure)
+    # Whole months read the monthly rows: every day, and every day it compares with (the end of
+    # the period for 办结 and 超期), falls on a month's first.
+    day_model, due_model = _TABLES[full, start.day == 1 and end.day == 1]
     daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
     due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
     open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end)
@@ -128,6 +134,9 @@ def figures(
         total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
         if group_by is None:
             return Report(total=total, groups=[])
+        day_model, due_model = _TABLES[full, False]
+        daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
+        due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
         sums = _sums(daily, due, start=start, end=end, column="day")
         groups = _regroup(
             "day", place, sums, _overdue_by_day(due_model, scope, start=start, end=end), level=level
@@ -150,6 +159,13 @@ def _added(rows: Iterable[dict[str, int]]) -> dict[str, int]:
 
 
 _NEED_FULL = frozenset({"domain", "item", "channel", "kind"})
+# (full, whole months) → the counts and the due counts to read.
+_TABLES: dict[tuple[bool, bool], tuple[type[Any], type[Any]]] = {
+    (True, False): (DailyFigure, DueFigure),
+    (False, False): (PlaceDailyFigure, PlaceDueFigure),
+    (True, True): (MonthlyFigure, MonthlyDueFigure),
+    (False, True): (PlaceMonthlyFigure, PlaceMonthlyDueFigure),
+}
 _COLUMNS = {
     "unit": "place_id",
     "handler": "handler_id",

@@ -79,10 +79,10 @@ class DailyCounters(models.Model):
         abstract = True
 
 
-class DailyFigure(DailyCounters):
-    """Counters per day × place × handler × item × channel × kind (the day each counter names)."""
+class Counts(DailyCounters):
+    """Counters per day (or month) × place × handler × item × channel × kind."""
 
-    day = models.DateField()
+    day = models.DateField()  # the day each counter names; a monthly table: the month's first day
     place_id = models.BigIntegerField()  # the case's place (a grid, a community…)
     handler_id = models.BigIntegerField()  # the handling unit; 0 when none
     item_id = models.BigIntegerField()  # the catalogue item; 0 when unclassified
@@ -90,25 +90,26 @@ class DailyFigure(DailyCounters):
     kind = models.CharField(max_length=12)
 
     class Meta:
+        abstract = True
         constraints = [
             # The upsert's conflict target; it also serves every read (a range of days first).
             models.UniqueConstraint(
                 fields=["day", "place_id", "handler_id", "item_id", "channel", "kind"],
-                name="dailyfigure_key",
+                name="%(class)s_key",
             )
         ]
         indexes = [
             # Serves the handler scope (a department's figures over a range of days).
-            models.Index(fields=["handler_id", "day"], name="dailyfigure_handler_idx"),
+            models.Index(fields=["handler_id", "day"], name="%(class)s_handler_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.day} place {self.place_id}"
 
 
-class DueFigure(models.Model):
-    """Cases per resolution-deadline day, with the day they were first resolved and first ended
-    (NEVER when not yet) and whether the resolution was on time: 应办结, 办结率, 按期办结率, 超期."""
+class DueCounts(models.Model):
+    """Cases per resolution-deadline day (or month), with the day they were first resolved and first
+    ended (NEVER when not yet) and whether the resolution was on time: 应办结, 办结率, 按期办结率, 超期."""
 
     due_day = models.DateField()
     place_id = models.BigIntegerField()
@@ -122,6 +123,7 @@ class DueFigure(models.Model):
     cases = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
         constraints = [
             # The upsert's conflict target; it also serves 应办结 reads (a range of due days first).
             models.UniqueConstraint(
@@ -136,38 +138,39 @@ class DueFigure(models.Model):
                     "ended_day",
                     "on_time",
                 ],
-                name="duefigure_key",
+                name="%(class)s_key",
             )
         ]
         indexes = [
             # Serves 超期 at a moment: still open then (ended later or never), due before it.
-            models.Index(fields=["ended_day", "due_day"], name="duefigure_open_idx"),
+            models.Index(fields=["ended_day", "due_day"], name="%(class)s_open_idx"),
         ]
 
     def __str__(self) -> str:
         return f"due {self.due_day} place {self.place_id}"
 
 
-class PlaceDailyFigure(DailyCounters):
-    """DailyFigure summed over item, channel and kind: what totals, rankings by area or handler and
-    daily trends read (tens of times fewer rows). Written with DailyFigure, by the same deltas."""
+class PlaceCounts(DailyCounters):
+    """Counts summed over item, channel and kind: what totals, rankings by area or handler and
+    daily trends read (tens of times fewer rows). Written with the full rows, by the same deltas."""
 
     day = models.DateField()
     place_id = models.BigIntegerField()
     handler_id = models.BigIntegerField()
 
     class Meta:
+        abstract = True
         constraints = [
             # The upsert's conflict target; it also serves reads (a range of days first).
-            models.UniqueConstraint(fields=["day", "place_id", "handler_id"], name="placedailyfigure_key")
+            models.UniqueConstraint(fields=["day", "place_id", "handler_id"], name="%(class)s_key")
         ]
 
     def __str__(self) -> str:
         return f"{self.day} place {self.place_id}"
 
 
-class PlaceDueFigure(models.Model):
-    """DueFigure summed over item, channel and kind (see PlaceDailyFigure)."""
+class PlaceDueCounts(models.Model):
+    """DueCounts summed over item, channel and kind (see PlaceCounts)."""
 
     due_day = models.DateField()
     place_id = models.BigIntegerField()
@@ -178,20 +181,58 @@ class PlaceDueFigure(models.Model):
     cases = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
         constraints = [
             # The upsert's conflict target; it also serves 应办结 reads (a range of due days first).
             models.UniqueConstraint(
                 fields=["due_day", "place_id", "handler_id", "resolved_day", "ended_day", "on_time"],
-                name="placeduefigure_key",
+                name="%(class)s_key",
             )
         ]
         indexes = [
             # Serves 超期 at a moment: still open then (ended later or never), due before it.
-            models.Index(fields=["ended_day", "due_day"], name="placeduefigure_open_idx"),
+            models.Index(fields=["ended_day", "due_day"], name="%(class)s_open_idx"),
         ]
 
     def __str__(self) -> str:
         return f"due {self.due_day} place {self.place_id}"
+
+
+class DailyFigure(Counts):
+    """Counts per day × place × handler × item × channel × kind (the day each counter names)."""
+
+
+class DueFigure(DueCounts):
+    """Cases per resolution-deadline day (see DueCounts)."""
+
+
+class PlaceDailyFigure(PlaceCounts):
+    """DailyFigure summed over item, channel and kind."""
+
+
+class PlaceDueFigure(PlaceDueCounts):
+    """DueFigure summed over item, channel and kind."""
+
+
+# The same four, per month: each day column holds the first day of its month (NEVER's month for
+# "not yet"). A period of whole months — a ranking, a monthly bulletin — reads these, about a tenth
+# of the rows; the sums are the daily rows' sums, written by the same deltas.
+
+
+class MonthlyFigure(Counts):
+    """DailyFigure per month."""
+
+
+class MonthlyDueFigure(DueCounts):
+    """DueFigure per month of the deadline, of the resolution and of the end."""
+
+
+class PlaceMonthlyFigure(PlaceCounts):
+    """PlaceDailyFigure per month."""
+
+
+class PlaceMonthlyDueFigure(PlaceDueCounts):
+    """PlaceDueFigure per month of the deadline, of the resolution and of the end."""
 
 
 class Bulletin(models.Model):

@@ -21,8 +21,12 @@ from civicgrid.analytics.models import (
     CaseFact,
     DailyFigure,
     DueFigure,
+    MonthlyDueFigure,
+    MonthlyFigure,
     PlaceDailyFigure,
     PlaceDueFigure,
+    PlaceMonthlyDueFigure,
+    PlaceMonthlyFigure,
     StaleCase,
 )
 from civicgrid.cases.models import Case, Event
@@ -52,11 +56,32 @@ def _upsert(table: str, key: Sequence[str], counters: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({target}) DO UPDATE SET {adds}"
 
 
-_ADD_DAILY = _upsert(DailyFigure._meta.db_table, _DAILY_KEY, DAILY_COUNTERS)
-_ADD_DUE = _upsert(DueFigure._meta.db_table, _DUE_KEY, ("cases",))
-# The slim tables: the same rows without item, channel and kind.
-_ADD_PLACE_DAILY = _upsert(PlaceDailyFigure._meta.db_table, _DAILY_KEY[:3], DAILY_COUNTERS)
-_ADD_PLACE_DUE = _upsert(PlaceDueFigure._meta.db_table, (*_DUE_KEY[:3], *_DUE_KEY[6:]), ("cases",))
+# The statements adding deltas to the full table, the due table and their two slim ones (the same
+# rows without item, channel and kind), per day and per month.
+_Tables = tuple[str, str, str, str]
+
+
+def _statements(daily: type[Any], due: type[Any], place_daily: type[Any], place_due: type[Any]) -> _Tables:
+    return (
+        _upsert(daily._meta.db_table, _DAILY_KEY, DAILY_COUNTERS),
+        _upsert(due._meta.db_table, _DUE_KEY, ("cases",)),
+        _upsert(place_daily._meta.db_table, _DAILY_KEY[:3], DAILY_COUNTERS),
+        _upsert(place_due._meta.db_table, (*_DUE_KEY[:3], *_DUE_KEY[6:]), ("cases",)),
+    )
+
+
+_BY_DAY = _statements(DailyFigure, DueFigure, PlaceDailyFigure, PlaceDueFigure)
+_BY_MONTH = _statements(MonthlyFigure, MonthlyDueFigure, PlaceMonthlyFigure, PlaceMonthlyDueFigure)
+ROLLUPS = (
+    DailyFigure,
+    DueFigure,
+    PlaceDailyFigure,
+    PlaceDueFigure,
+    MonthlyFigure,
+    MonthlyDueFigure,
+    PlaceMonthlyFigure,
+    PlaceMonthlyDueFigure,
+)
 
 
 def on_event_recorded(sender: object, *, case: Case, event: Event, **kwargs: Any) -> None:
@@ -165,7 +190,20 @@ def _accumulate(changes: dict[facts.Key, list[int]], key: facts.Key, values: Seq
 
 
 def apply(changes: dict[facts.Key, list[int]]) -> None:
-    """Add each change to its rollup row (created at zero when missing), and to its slim row."""
+    """Add each change to its rollup rows (created at zero when missing): the day's row and the
+    month's, each in the full table and in the slim one."""
+    monthly: dict[facts.Key, list[int]] = {}
+    for key, values in changes.items():
+        _accumulate(monthly, facts.month_key(key), values)
+    with connection.cursor() as cursor:
+        for statements, keyed in ((_BY_DAY, changes), (_BY_MONTH, monthly)):
+            for statement, rows in zip(statements, _rows(keyed), strict=True):
+                if rows:
+                    cursor.executemany(statement, rows)
+
+
+def _rows(changes: dict[facts.Key, list[int]]) -> tuple[list[list[Any]], ...]:
+    """The parameters of the four upserts (full, due, slim, slim due) for these changes."""
     day: Callable[[str], Any] = lambda text: connection.ops.adapt_datefield_value(date.fromisoformat(text))  # noqa: E731
     daily, due = [], []
     slim: dict[facts.Key, list[int]] = {}
@@ -184,15 +222,7 @@ def apply(changes: dict[facts.Key, list[int]]) -> None:
         for k, v in slim.items()
         if k[0] == "u" and any(v)
     ]
-    with connection.cursor() as cursor:
-        for statement, rows in (
-            (_ADD_DAILY, daily),
-            (_ADD_DUE, due),
-            (_ADD_PLACE_DAILY, place_daily),
-            (_ADD_PLACE_DUE, place_due),
-        ):
-            if rows:
-                cursor.executemany(statement, rows)
+    return daily, due, place_daily, place_due
 
 
 def rebuild(
@@ -241,7 +271,5 @@ def _empty() -> None:
     with transaction.atomic():
         StaleCase.objects.all().delete()
         CaseFact.objects.all().delete()
-        DailyFigure.objects.all().delete()
-        DueFigure.objects.all().delete()
-        PlaceDailyFigure.objects.all().delete()
-        PlaceDueFigure.objects.all().delete()
+        for model in ROLLUPS:
+            model.objects.all().delete()
