@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 from typing import TypedDict
 
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from civicgrid.analytics import hotspots, metrics
+from civicgrid.analytics import figures, hotspots, metrics, rollups
 from civicgrid.analytics.hotspots import Request, is_repeat, poisson_tail
 from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case, Event
@@ -20,11 +20,18 @@ from tests.conftest import Town, at
 
 
 class Period(TypedDict):
+    start: date
+    end: date
+
+
+class Moments(TypedDict):
     start: datetime
     end: datetime
 
 
-OCTOBER = Period(start=at("2026-10-01 00:00"), end=at("2026-11-01 00:00"))
+OCTOBER = Period(start=date(2026, 10, 1), end=date(2026, 11, 1))
+# The same days as moments, for what reads the cases themselves (repeats, metrics).
+OCTOBER_MOMENTS = Moments(start=at("2026-10-01 00:00"), end=at("2026-11-01 00:00"))
 _numbers = count(1)
 
 
@@ -38,7 +45,8 @@ def accepted(
     excluded: bool = False,
     confidential: bool = False,
 ) -> Case:
-    """A case registered and accepted at `when` (an accept event, as the services write it)."""
+    """A case registered and accepted at `when` (an accept event, as the services write it), folded
+    into the rollups as the worker would."""
     moment = at(when) if isinstance(when, str) else when
     case = Case.objects.create(
         number=f"H{next(_numbers):08d}",
@@ -56,6 +64,7 @@ def accepted(
         excluded_at=moment + timedelta(days=1) if excluded else None,
     )
     Event.objects.create(case=case, seq=1, action="accept", to_status="accepted", at=moment)
+    rollups.fold([case.pk])
     return case
 
 
@@ -80,6 +89,20 @@ def test_it_ranks_the_communities_of_a_street_with_their_share(town: Town) -> No
         ("XC-S1-C2", "东里社区", 1),
     ]
     assert top.rows[0].share == metrics.Ratio(3, 5)
+
+
+def test_it_counts_as_the_figures_count_accepted_cases(town: Town) -> None:
+    # given cases accepted in October across the street, one excluded, one classified nowhere
+    for grid, item in ((town.grid, town.item), (town.far_grid, None), (town.neighbour_grid, town.item)):
+        accepted(grid, "2026-10-20 18:00", item=item)
+    accepted(town.grid, "2026-10-31 23:30", item=town.urgent_item)  # still October, local time
+    accepted(town.grid, "2026-10-21 09:00", item=town.item, excluded=True)
+
+    # then the top lists count what the figures count as 受理量 (the same rollups)
+    total = figures.figures(**OCTOBER, place=town.street).total.accepted
+    assert total == 4
+    assert hotspots.top_places(**OCTOBER, place=town.street).total == total
+    assert hotspots.top_items(**OCTOBER, place=town.street).total == total
 
 
 def test_it_ranks_grids_when_asked_and_cuts_at_the_limit(town: Town) -> None:
@@ -157,7 +180,7 @@ def test_it_groups_repeats_by_phone_up_to_exactly_30_days_apart(town: Town) -> N
     accepted(town.grid, "2026-10-31 09:01", phone="13800000002")
 
     # when
-    found = hotspots.repeated_groups(**OCTOBER, place=town.district)
+    found = hotspots.repeated_groups(**OCTOBER_MOMENTS, place=town.district)
 
     # then
     assert found.by_building_item == []
@@ -181,7 +204,7 @@ def test_it_chains_a_building_and_item_and_reaches_30_days_back(town: Town) -> N
     accepted(town.grid, "2026-10-07 08:00", item=town.item, building=other)
 
     # when
-    found = hotspots.repeated_groups(**OCTOBER, place=town.community)
+    found = hotspots.repeated_groups(**OCTOBER_MOMENTS, place=town.community)
 
     # then
     [group] = found.by_building_item
@@ -200,7 +223,7 @@ def test_it_leaves_out_chains_that_end_before_the_period_and_excluded_cases(town
     accepted(town.grid, "2026-10-05 08:00", phone="13800000005")
     accepted(town.grid, "2026-10-06 08:00", phone="13800000005", excluded=True)  # excluded: no repeat
 
-    found = hotspots.repeated_groups(**OCTOBER)
+    found = hotspots.repeated_groups(**OCTOBER_MOMENTS)
 
     assert (found.by_phone, found.repeat_cases) == ([], 0)
 
@@ -212,7 +235,7 @@ def test_it_counts_twins_outside_the_place_without_naming_them_and_hides_secret_
     accepted(town.grid, "2026-10-02 08:00", phone="13800000007", confidential=True)
     secret = accepted(town.grid, "2026-10-03 08:00", phone="13800000007")
 
-    found = hotspots.repeated_groups(**OCTOBER, place=town.community)
+    found = hotspots.repeated_groups(**OCTOBER_MOMENTS, place=town.community)
 
     by_key = {g.repeating[0]: g for g in found.by_phone}
     assert (by_key[mine.number].numbers, by_key[mine.number].elsewhere) == ([mine.number], 1)
@@ -229,10 +252,10 @@ def test_it_agrees_with_the_repeat_share_figure(town: Town) -> None:
     accepted(town.far_grid, "2026-10-20 08:00")
 
     # when
-    found = hotspots.repeated_groups(**OCTOBER)
+    found = hotspots.repeated_groups(**OCTOBER_MOMENTS)
 
     # then
-    assert found.repeat_cases == metrics.repeat_share(**OCTOBER).numerator == 3
+    assert found.repeat_cases == metrics.repeat_share(**OCTOBER_MOMENTS).numerator == 3
 
 
 # --- the Poisson test --------------------------------------------------------------------------
@@ -263,14 +286,15 @@ def test_it_bounds_the_poisson_tail() -> None:
 
 # --- trend alerts ------------------------------------------------------------------------------
 
-AS_OF = at("2026-10-29 00:00")  # window: 22–28 October; baseline: 27 August – 21 October
+AS_OF = date(2026, 10, 29)  # window: 22–28 October; baseline: 27 August – 21 October
+MIDNIGHT = at("2026-10-29 00:00")
 
 
 def weekly(place: Unit, item: Item, per_week: list[int]) -> None:
     """Cases per week, oldest first, ending with the window's week (9 weeks: 8 baseline + window)."""
     for weeks_back, n in enumerate(reversed(per_week)):
         for i in range(n):
-            accepted(place, AS_OF - timedelta(weeks=weeks_back, days=1, minutes=i + 1), item=item)
+            accepted(place, MIDNIGHT - timedelta(weeks=weeks_back, days=1, minutes=i + 1), item=item)
 
 
 def test_it_alerts_on_a_spike_and_not_on_steady_volume(town: Town) -> None:
@@ -304,7 +328,7 @@ def test_it_sums_grids_into_their_community_and_skips_excluded_cases(town: Town)
     weekly(town.grid, town.item, [0] * 8 + [3])
     weekly(town.neighbour_grid, town.item, [0] * 8 + [2])
     for i in range(5):
-        accepted(town.far_grid, AS_OF - timedelta(hours=i + 1), item=town.item, excluded=True)
+        accepted(town.far_grid, MIDNIGHT - timedelta(hours=i + 1), item=town.item, excluded=True)
 
     by_community = hotspots.trend_alerts(as_of=AS_OF, place=town.street)
     by_grid = hotspots.trend_alerts(as_of=AS_OF, place=town.street, level="grid")

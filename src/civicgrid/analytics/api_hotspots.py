@@ -182,8 +182,8 @@ def hotspots_view(request: HttpRequest, params: Query[HotspotsParams]) -> Hotspo
         by_phone=_groups(found.by_phone, params.limit),
         by_building_item=_groups(found.by_building_item, params.limit),
     )
-    places = hotspots.top_places(start=since, end=until, place=place, level=level, limit=params.limit)
-    items = hotspots.top_items(start=since, end=until, place=place, limit=params.limit)
+    places = hotspots.top_places(start=start, end=end, place=place, level=level, limit=params.limit)
+    items = hotspots.top_items(start=start, end=end, place=place, limit=params.limit)
     return HotspotsOut.model_validate(
         {
             "from": start,
@@ -208,7 +208,7 @@ def trends_view(request: HttpRequest, params: Query[TrendsParams]) -> TrendsOut:
     end = as_of + timedelta(days=1)
     window_start = end - timedelta(days=test.window_days)
     level = hotspots.grouping_level(place=place, level=params.level)
-    alerts = hotspots.trend_alerts(as_of=scoping.midnight(end), place=place, level=level)
+    alerts = hotspots.trend_alerts(as_of=end, place=place, level=level)
     return TrendsOut(
         as_of=as_of,
         place=place.code,

@@ -325,9 +325,8 @@ def _top_rows(found: hotspots.TopList, url: Callable[[str], str | None]) -> list
 def hot_spots(b: Board) -> dict[str, Any]:
     """The places and items with most cases (docs/hotspots.md)."""
     period, place, links = b.period, b.place, b.links
-    since, until = scoping.midnight(period.start), scoping.midnight(period.end)
-    places = hotspots.top_places(start=since, end=until, place=place, limit=TOP_ROWS)
-    items = hotspots.top_items(start=since, end=until, place=place, limit=TOP_ROWS)
+    places = hotspots.top_places(start=period.start, end=period.end, place=place, limit=TOP_ROWS)
+    items = hotspots.top_items(start=period.start, end=period.end, place=place, limit=TOP_ROWS)
     return {
         "places": _top_rows(places, lambda code: links(place=code)),
         "items": _top_rows(items, lambda code: links(place=place.code, item=code)),
@@ -339,7 +338,7 @@ def alerts(b: Board) -> list[dict[str, Any]]:
     period, place, links = b.period, b.place, b.links
     as_of = min(period.end, b.today + timedelta(days=1))
     window = as_of - timedelta(days=hotspots.TrendTest.from_settings().window_days)
-    found = hotspots.trend_alerts(as_of=scoping.midnight(as_of), place=place)[:MAX_ALERTS]
+    found = hotspots.trend_alerts(as_of=as_of, place=place)[:MAX_ALERTS]
     last = as_of - timedelta(days=1)
     return [
         {

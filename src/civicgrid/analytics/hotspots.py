@@ -6,16 +6,17 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db.models import Case as DbCase
-from django.db.models import Count, F, Min, Q, QuerySet, Value, When, Window
+from django.db.models import F, Min, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Lag, Lead
 from django.utils.translation import gettext as _
 
+from civicgrid.analytics.figures import accepted_counts
 from civicgrid.analytics.metrics import Ratio
 from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case, Event
@@ -106,29 +107,31 @@ def _top(tally: Counter[tuple[str, str] | None], limit: int) -> TopList:
 
 
 def top_places(
-    *, start: datetime, end: datetime, place: Unit | None = None, level: str | None = None, limit: int = 10
+    *, start: date, end: date, place: Unit | None = None, level: str | None = None, limit: int = 10
 ) -> TopList:
-    """The units of kind `level` (default: just below `place`) with the most cases accepted in
-    [start, end), with their count and share of all the cases that count in `place`."""
+    """The units of kind `level` (default: just below `place`) with the most cases accepted in the
+    days [start, end), with their count and share of all the cases that count in `place`."""
     level = grouping_level(place=place, level=level)
     _check_limit(limit)
     unit_of = _Grouper(place=place, level=level)
+    counts = accepted_counts(start=start, end=end, place=place, by=("place_id",))
+    paths = dict(Unit.objects.filter(pk__in=[pk for (pk,) in counts]).values_list("pk", "path"))
     tally: Counter[tuple[str, str] | None] = Counter()
-    by_place = _counted(start=start, end=end, place=place).values("place__path").annotate(n=Count("pk"))
-    for row in by_place:
-        unit = unit_of(row["place__path"])
-        tally[None if unit is None else (unit.code, unit.name)] += row["n"]
+    for (pk,), n in counts.items():
+        unit = unit_of(paths[pk])
+        tally[None if unit is None else (unit.code, unit.name)] += n
     return _top(tally, limit)
 
 
-def top_items(*, start: datetime, end: datetime, place: Unit | None = None, limit: int = 10) -> TopList:
-    """The catalogue items with the most cases accepted in [start, end) in `place`, with their count
-    and share of all the cases that count there (cases without an item are `unattributed`)."""
+def top_items(*, start: date, end: date, place: Unit | None = None, limit: int = 10) -> TopList:
+    """The catalogue items with the most cases accepted in the days [start, end) in `place`, with
+    their count and share of all the cases that count there (cases without an item are
+    `unattributed`)."""
     _check_limit(limit)
-    by_item = _counted(start=start, end=end, place=place).values("item_id").annotate(n=Count("pk"))
-    counts: dict[int | None, int] = {row["item_id"]: row["n"] for row in by_item}
-    items = Item.objects.in_bulk([pk for pk in counts if pk is not None])
-    named = {pk: None if pk is None else (items[pk].code, items[pk].name) for pk in counts}
+    by_item = accepted_counts(start=start, end=end, place=place, by=("item_id",))
+    counts = {pk: n for (pk,), n in by_item.items()}
+    items = Item.objects.in_bulk([pk for pk in counts if pk])
+    named = {pk: (items[pk].code, items[pk].name) if pk in items else None for pk in counts}
     return _top(Counter({named[pk]: n for pk, n in counts.items()}), limit)
 
 
@@ -344,33 +347,32 @@ class Alert:
 Pairs = dict[tuple[Unit, int], list[int]]
 
 
-def _pair_counts(*, as_of: datetime, place: Unit | None, level: str, test: TrendTest) -> Pairs:
-    """[window count, baseline count] per unit at `level` × item: one grouped query over both spans."""
+def _pair_counts(*, as_of: date, place: Unit | None, level: str, test: TrendTest) -> Pairs:
+    """[window count, baseline count] per unit at `level` × item, from the rollups (two reads)."""
     window_start = as_of - timedelta(days=test.window_days)
     begin = window_start - timedelta(days=test.baseline_days)
-    rows = (
-        _counted(start=begin, end=as_of, place=place)
-        .filter(item__isnull=False)
-        .values("place__path", "item_id")
-        .annotate(
-            recent=Count("pk", filter=Q(accepted_at__gte=window_start)),
-            before=Count("pk", filter=Q(accepted_at__lt=window_start)),
-        )
+    by = ("place_id", "item_id")
+    spans = (
+        accepted_counts(start=window_start, end=as_of, place=place, by=by),
+        accepted_counts(start=begin, end=window_start, place=place, by=by),
+    )
+    paths = dict(
+        Unit.objects.filter(pk__in={pk for span in spans for pk, _item in span}).values_list("pk", "path")
     )
     unit_of = _Grouper(place=place, level=level)
     pairs: Pairs = defaultdict(lambda: [0, 0])
-    for row in rows:
-        unit = unit_of(row["place__path"])
-        if unit is not None:
-            pair = pairs[unit, row["item_id"]]
-            pair[0] += row["recent"]
-            pair[1] += row["before"]
+    for slot, span in enumerate(spans):
+        for (pk, item_id), n in span.items():
+            unit = unit_of(paths[pk])
+            if unit is not None and item_id:
+                pairs[unit, item_id][slot] += n
     return pairs
 
 
-def trend_alerts(*, as_of: datetime, place: Unit | None = None, level: str | None = None) -> list[Alert]:
+def trend_alerts(*, as_of: date, place: Unit | None = None, level: str | None = None) -> list[Alert]:
     """苗头: units at `level` (default: just below `place`) × items whose cases accepted in the
-    window [as_of − 7 days, as_of) are significantly above their own baseline, most significant first.
+    window of days [as_of − 7, as_of) are significantly above their own baseline, most significant
+    first. Counted from the rollups, as the figures' 受理量.
 
     Test (one-sided Poisson): the baseline is the pair's count over the 56 days before the window,
     scaled to the window (× 7 / 56) and floored at `baseline_floor` (1.0) so that a pair never seen

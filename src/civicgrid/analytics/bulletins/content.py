@@ -28,7 +28,6 @@ from civicgrid.analytics.bulletins.lists import (
 from civicgrid.analytics.bulletins.periods import DAILY, MONTHLY, WEEKLY, Period
 from civicgrid.analytics.figures import Figures, Group, assemble, figures
 from civicgrid.analytics.metrics import Ratio
-from civicgrid.analytics.scoping import midnight
 from civicgrid.org.models import Unit
 
 TOP = 10  # rows of each hot-spot list
@@ -226,7 +225,7 @@ def shares(*, unit: Unit, period: Period, group_by: str) -> list[Share]:
 
 def spots(*, unit: Unit, period: Period) -> Hotspots:
     """Top places (the level just below the area) and items, and the trend alerts at the period's end."""
-    start, end = midnight(period.start), midnight(period.end)
+    start, end = period.start, period.end
     return Hotspots(
         places=hotspots.top_places(start=start, end=end, place=unit, limit=TOP),
         items=hotspots.top_items(start=start, end=end, place=unit, limit=TOP),
