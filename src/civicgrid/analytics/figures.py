@@ -134,13 +134,13 @@ def figures(
         total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
         if group_by is None:
             return Report(total=total, groups=[])
+        months = _TABLES[full, True][1]
         day_model, due_model = _TABLES[full, False]
         daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
         due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
         sums = _sums(daily, due, start=start, end=end, column="day")
-        groups = _regroup(
-            "day", place, sums, _overdue_by_day(due_model, scope, start=start, end=end), level=level
-        )
+        late = _overdue_by_day(due_model, scope, start=start, end=end, months=months)
+        groups = _regroup("day", place, sums, late, level=level)
         return Report(total=total, groups=groups)
     # Any other grouping partitions the scope's cases: the total is the sum of the groups.
     column = _COLUMNS[group_by]
@@ -240,24 +240,39 @@ def _overdue(open_: QuerySet[Any], column: str | None) -> dict[Any, int]:
     }
 
 
-def _overdue_by_day(model: type[Any], scope: Q, *, start: date, end: date) -> dict[Any, int]:
-    """超期 at the end of each day of the period: due before that end and ended at or after it."""
-    rows = (
-        model.objects.filter(scope, due_day__lt=end, ended_day__gt=start)
-        .values("due_day", "ended_day")
-        .order_by()
-        .annotate(n=Sum("cases"))
+def _overdue_by_day(
+    model: type[Any], scope: Q, *, start: date, end: date, months: type[Any]
+) -> dict[Any, int]:
+    """超期 at the end of each day of the period: due before that end and ended at or after it.
+
+    Three small reads instead of one over everything ended after `start`: the cases due before the
+    period and still open at its end count on every day (one sum, from the monthly table `months`
+    when the period is whole months); only those due in the period or ended in it need their days.
+    """
+    before = Q(due_day__lt=start, ended_day__gte=end)
+    whole = start.day == 1 and end.day == 1
+    throughout = int(
+        (months if whole else model).objects.filter(scope, before).aggregate(n=Sum("cases"))["n"] or 0
     )
+    due_in = Q(due_day__gte=start, due_day__lt=end, ended_day__gt=start)
+    ended_in = Q(due_day__lt=start, ended_day__gt=start, ended_day__lt=end)
     # A row counts on the days d with due_day <= d < ended_day: add it where that run starts and take
     # it off where it stops, then sweep the period once (not once per day over every row).
     change: dict[date, int] = defaultdict(int)
-    for row in rows:
-        first, stop = max(row["due_day"], start), min(row["ended_day"], end)
-        if first < stop:
-            change[first] += int(row["n"])
-            change[stop] -= int(row["n"])
+    for part in (due_in, ended_in):
+        rows = (
+            model.objects.filter(scope, part)
+            .values("due_day", "ended_day")
+            .order_by()
+            .annotate(n=Sum("cases"))
+        )
+        for row in rows:
+            first, stop = max(row["due_day"], start), min(row["ended_day"], end)
+            if first < stop:
+                change[first] += int(row["n"])
+                change[stop] -= int(row["n"])
     late: dict[Any, int] = {}
-    running, day = 0, start
+    running, day = throughout, start
     while day < end:
         running += change.get(day, 0)
         late[day] = running
