@@ -1,4 +1,7 @@
-"""Request and response shapes of /api/v1/stats."""
+"""Request and response shapes of /api/v1/stats.
+
+The answers are plain pydantic models: ninja's Schema resolves every field of every nested object
+through Django's template lookups, 45 ms for a month by day (hundreds of ratios)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from datetime import date
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 GroupBy = Literal["unit", "handler", "domain", "item", "channel", "kind", "day"]
 
@@ -36,7 +39,7 @@ class StatsParams(Schema):
     )
 
 
-class RatioOut(Schema):
+class RatioOut(BaseModel):
     """numerator / denominator; rate to 4 decimals (0.9616 for 96.16 %), null when nothing to divide by."""
 
     numerator: int | float
@@ -44,17 +47,17 @@ class RatioOut(Schema):
     rate: float | None
 
 
-class CountOut(Schema):
+class CountOut(BaseModel):
     count: int
 
 
-class GroupOut(Schema):
+class GroupOut(BaseModel):
     key: str = Field(description="A unit, item or domain code, a channel, a kind, or a day (YYYY-MM-DD).")
     label: str
     metrics: dict[str, RatioOut | CountOut]
 
 
-class StatsOut(Schema):
+class StatsOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     start: date = Field(alias="from")
