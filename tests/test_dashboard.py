@@ -216,7 +216,7 @@ def test_it_answers_every_part_of_the_dashboard(october: list[Case], leader: Use
         "2026-10-31",
         "custom",
     )
-    assert answer["previous"] == {"from": "2026-08-31", "to": "2026-10-01"}
+    assert answer["previous"] == {"from": "2026-09-01", "to": "2026-10-01"}  # the month before
     assert answer["updated"] == "2026-10-20T09:00:00+08:00"
     tiles = {k["key"]: k for k in answer["kpis"]}
     assert list(tiles) == [
@@ -317,6 +317,22 @@ def test_it_compares_this_month_with_the_same_days_of_last_month() -> None:
 
     assert period == Period("month", date(2026, 3, 1), date(2026, 4, 1), date(2026, 2, 1), date(2026, 3, 1))
     assert period_of({"period": "month"}, today=date(2026, 10, 20)).previous_end == date(2026, 9, 21)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "previous"),
+    [
+        ("2026-07-01", "2026-09-30", (date(2026, 4, 1), date(2026, 7, 1))),  # a quarter: the one before
+        ("2026-01-01", "2026-02-28", (date(2025, 11, 1), date(2026, 1, 1))),  # across the new year
+        ("2026-03-01", "2026-03-30", (date(2026, 1, 30), date(2026, 3, 1))),  # not whole: as many days
+    ],
+)
+def test_it_compares_custom_whole_months_with_as_many_months_before(
+    first: str, last: str, previous: tuple[date, date]
+) -> None:
+    period = period_of({"period": "custom", "first": first, "last": last}, today=date(2026, 11, 1))
+
+    assert (period.previous_start, period.previous_end) == previous
 
 
 def test_it_compares_last_month_with_the_month_before() -> None:

@@ -78,7 +78,8 @@ def _day(params: Mapping[str, str], name: str) -> date:
 
 def period_of(params: Mapping[str, str], *, today: date) -> Period:
     """The period a request asks for: this month so far (compared with the same days of last month),
-    last month (with the month before) or the days `first`…`last` (with as many days before)."""
+    last month (with the month before) or the days `first`…`last` (with as many days before, or as
+    many whole months before when they are whole months)."""
     kind = params.get("period") or "month"
     if kind == "month":
         start, end = today.replace(day=1), today + timedelta(days=1)
@@ -98,7 +99,13 @@ def period_of(params: Mapping[str, str], *, today: date) -> Period:
         raise InvalidInput("last", _("统计期不能超过 %(days)s 天") % {"days": MAX_DAYS})
     if first - length < FIRST_DAY:
         raise InvalidInput("first", _("日期超出范围"))
-    return Period(kind, first, first + length, first - length, first)
+    end = first + length
+    if first.day == 1 and end.day == 1:
+        # Whole calendar months compare with as many whole months before (环比), not as many days.
+        months = (end.year - first.year) * 12 + end.month - first.month
+        index = first.year * 12 + first.month - 1 - months
+        return Period(kind, first, end, date(index // 12, index % 12 + 1, 1), first)
+    return Period(kind, first, end, first - length, first)
 
 
 class CaseLinks:
