@@ -19,7 +19,7 @@ from django.utils import timezone
 from civicgrid.accounts.models import User
 from civicgrid.cases import services
 from civicgrid.cases.errors import CaseChangedMeanwhile
-from civicgrid.cases.jobs import fire_due_timers
+from civicgrid.cases.jobs import TIMER_BATCH, fire_due_timers
 from civicgrid.cases.models import Case, Event, Timer
 from civicgrid.jobs import Registered
 from civicgrid.notify.models import InboxItem, Message, Transport
@@ -222,13 +222,14 @@ def test_it_loses_and_duplicates_nothing_when_a_worker_is_killed_mid_batch(
 ) -> None:
     now = timezone.now()
     due = DueSet()
-    silent_units(new_case, people, now, 300, due)  # 900 timers: nine batches
+    silent_units(new_case, people, now, 300, due)  # 900 timers: several batches
     cases = list(due.expected)
+    assert 2 * TIMER_BATCH < 900
 
     first = worker()
     assert first.stdout is not None
     logged = 0
-    while logged < 150:  # halfway through the second batch
+    while logged < TIMER_BATCH + TIMER_BATCH // 2:  # halfway through the second batch
         line = first.stdout.readline()
         assert line, "the worker exited early"
         logged += "civicgrid.cases.jobs case " in line
