@@ -126,7 +126,7 @@ def figures(
     day_model, due_model = _TABLES[full, start.day == 1 and end.day == 1]
     daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
     due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
-    open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end)
+    open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end).filter(LATE)
     if group_by is None or group_by == "day":
         # A day's own figures are not a share of the period's (its closure and overdue are judged
         # at the end of that day), so the period's total is read on its own.
@@ -175,6 +175,8 @@ def _added(rows: Iterable[dict[str, int]]) -> dict[str, int]:
 
 
 _NEED_FULL = frozenset({"domain", "item", "channel", "kind"})
+# Implied by "due before a moment and open at it"; spelled out so that the partial open_idx serves.
+LATE = Q(ended_day__gt=F("due_day"))
 # (full, whole months) → the counts and the due counts to read.
 _TABLES: dict[tuple[bool, bool], tuple[type[Any], type[Any]]] = {
     (True, False): (DailyFigure, DueFigure),
@@ -249,13 +251,13 @@ def _overdue_by_day(
     period and still open at its end count on every day (one sum, from the monthly table `months`
     when the period is whole months); only those due in the period or ended in it need their days.
     """
-    before = Q(due_day__lt=start, ended_day__gte=end)
+    before = Q(due_day__lt=start, ended_day__gte=end) & LATE
     whole = start.day == 1 and end.day == 1
     throughout = int(
         (months if whole else model).objects.filter(scope, before).aggregate(n=Sum("cases"))["n"] or 0
     )
     due_in = Q(due_day__gte=start, due_day__lt=end, ended_day__gt=start)
-    ended_in = Q(due_day__lt=start, ended_day__gt=start, ended_day__lt=end)
+    ended_in = Q(due_day__lt=start, ended_day__gt=start, ended_day__lt=end) & LATE
     # A row counts on the days d with due_day <= d < ended_day: add it where that run starts and take
     # it off where it stops, then sweep the period once (not once per day over every row).
     change: dict[date, int] = defaultdict(int)

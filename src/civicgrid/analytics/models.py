@@ -142,8 +142,13 @@ class DueCounts(models.Model):
             )
         ]
         indexes = [
-            # Serves 超期 at a moment: still open then (ended later or never), due before it.
-            models.Index(fields=["ended_day", "due_day"], name="%(class)s_open_idx"),
+            # Serves 超期 at a moment: still open then (ended later or never), due before it — so
+            # ended after its deadline: only the late cases' rows are indexed.
+            models.Index(
+                fields=["ended_day", "due_day"],
+                condition=models.Q(ended_day__gt=models.F("due_day")),
+                name="%(class)s_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -190,8 +195,13 @@ class PlaceDueCounts(models.Model):
             )
         ]
         indexes = [
-            # Serves 超期 at a moment: still open then (ended later or never), due before it.
-            models.Index(fields=["ended_day", "due_day"], name="%(class)s_open_idx"),
+            # Serves 超期 at a moment: still open then (ended later or never), due before it — so
+            # ended after its deadline: only the late cases' rows are indexed.
+            models.Index(
+                fields=["ended_day", "due_day"],
+                condition=models.Q(ended_day__gt=models.F("due_day")),
+                name="%(class)s_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
