@@ -183,6 +183,23 @@ def test_it_shares_out_evaluations(
     assert metrics.satisfaction_weighted(**OCTOBER, weight=Decimal("0.5")).rate == Decimal("0.5000")
 
 
+def test_it_never_counts_a_case_closed_without_a_rating_as_satisfied(
+    handled: Callable[..., Case], chen: User, centre: User, clock: Callable[[str], None]
+) -> None:
+    # given one resolution rated satisfied and one closed by the centre without any rating
+    rated, unrated = (resolve(handled(), chen, clock, "2026-10-14 10:00") for _ in range(2))
+    clock("2026-10-15 10:00")
+    services.case_evaluate(case=rated, actor=centre, satisfaction="satisfied", solved=True)
+    clock("2026-10-20 10:00")
+    closed = services.case_close(case=unrated, actor=centre)
+
+    # then the closed case is "not evaluated": in no satisfaction figure, only in what was not rated
+    assert closed.status == "closed" and not closed.evaluations.exists()
+    assert metrics.satisfaction(**OCTOBER) == Ratio(1, 1)
+    assert metrics.solved_rate(**OCTOBER) == Ratio(1, 1)
+    assert metrics.participation(**OCTOBER) == Ratio(1, 2)
+
+
 def test_it_counts_responses_by_their_deadline(
     new_case: CaseMaker, centre: User, chen: User, town: Town, clock: Callable[[str], None]
 ) -> None:
