@@ -121,9 +121,7 @@ def figures(
     scope = _scope(place=place, handler=handler)
     # Item, channel and kind live in the full rollups only; everything else reads the slim ones.
     full = group_by in _NEED_FULL
-    # Whole months read the monthly rows: every day, and every day it compares with (the end of
-    # the period for 办结 and 超期), falls on a month's first.
-    day_model, due_model = _TABLES[full, start.day == 1 and end.day == 1]
+    day_model, due_model = _TABLES[full, _whole_months(start, end)]
     daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
     due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
     open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end).filter(LATE)
@@ -134,12 +132,11 @@ def figures(
         total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
         if group_by is None:
             return Report(total=total, groups=[])
-        months = _TABLES[full, True][1]
         day_model, due_model = _TABLES[full, False]
         daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
         due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
         sums = _sums(daily, due, start=start, end=end, column="day")
-        late = _overdue_by_day(due_model, scope, start=start, end=end, months=months)
+        late = _overdue_by_day(full, scope, start=start, end=end)
         groups = _regroup("day", place, sums, late, level=level)
         return Report(total=total, groups=groups)
     # Any other grouping partitions the scope's cases: the total is the sum of the groups.
@@ -156,7 +153,7 @@ def accepted_counts(
     """受理量 over the days [start, end) in `place`'s subtree per value of the columns `by`
     (`place_id`, `item_id`; 0 for no item), from the same rollups as figures(): the hot spots'
     counts, equal to the figures' `accepted`. Values with no case are left out."""
-    counts, _due = _TABLES["item_id" in by, start.day == 1 and end.day == 1]
+    counts, _due = _TABLES["item_id" in by, _whole_months(start, end)]
     rows = (
         counts.objects.filter(_scope(place=place, handler=None), day__gte=start, day__lt=end, accepted__gt=0)
         .values(*by)
@@ -172,6 +169,12 @@ def _added(rows: Iterable[dict[str, int]]) -> dict[str, int]:
         for name, value in row.items():
             out[name] += int(value or 0)
     return out
+
+
+def _whole_months(start: date, end: date) -> bool:
+    """Whether [start, end) is whole calendar months: the monthly rollups answer for it, since every
+    day it reads and every day it compares with (its end, for 办结 and 超期) is a month's first."""
+    return start.day == 1 and end.day == 1
 
 
 _NEED_FULL = frozenset({"domain", "item", "channel", "kind"})
@@ -242,20 +245,17 @@ def _overdue(open_: QuerySet[Any], column: str | None) -> dict[Any, int]:
     }
 
 
-def _overdue_by_day(
-    model: type[Any], scope: Q, *, start: date, end: date, months: type[Any]
-) -> dict[Any, int]:
+def _overdue_by_day(full: bool, scope: Q, *, start: date, end: date) -> dict[Any, int]:
     """超期 at the end of each day of the period: due before that end and ended at or after it.
 
     Three small reads instead of one over everything ended after `start`: the cases due before the
-    period and still open at its end count on every day (one sum, from the monthly table `months`
-    when the period is whole months); only those due in the period or ended in it need their days.
+    period and still open at its end count on every day (one sum, from the monthly rows when the
+    period is whole months); only those due in the period or ended in it need their days.
     """
     before = Q(due_day__lt=start, ended_day__gte=end) & LATE
-    whole = start.day == 1 and end.day == 1
-    throughout = int(
-        (months if whole else model).objects.filter(scope, before).aggregate(n=Sum("cases"))["n"] or 0
-    )
+    model = _TABLES[full, False][1]
+    sums_before = _TABLES[full, _whole_months(start, end)][1]
+    throughout = int(sums_before.objects.filter(scope, before).aggregate(n=Sum("cases"))["n"] or 0)
     due_in = Q(due_day__gte=start, due_day__lt=end, ended_day__gt=start)
     ended_in = Q(due_day__lt=start, ended_day__gt=start, ended_day__lt=end) & LATE
     # A row counts on the days d with due_day <= d < ended_day: add it where that run starts and take
