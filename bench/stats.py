@@ -64,6 +64,29 @@ def _timed(samples: int, work: Callable[[], object]) -> dict[str, float]:
     }
 
 
+def _panel_timings(
+    samples: int, district: Any, months: list[tuple[date, date]], pick: random.Random
+) -> dict[str, dict[str, float]]:
+    """Each part of the dashboard's data on its own (a district's month), to show where time goes."""
+    from django.utils import timezone
+
+    from civicgrid.analytics import dashboard
+
+    def board() -> dashboard.Board:
+        start, end = pick.choice(months)
+        last = end - timedelta(days=1)
+        params = {"period": "custom", "first": start.isoformat(), "last": last.isoformat()}
+        period = dashboard.period_of(params, today=timezone.localdate())
+        return dashboard.Board(
+            period, district, dashboard.CaseLinks("/console/", period), timezone.localdate()
+        )
+
+    return {
+        name: _timed(samples, lambda panel=panel: panel(board()))  # type: ignore[misc]
+        for name, panel in dashboard.PANELS.items()
+    }
+
+
 def measure(samples: int) -> dict[str, Any]:
     """Every timing of the module docstring, on the simulated district."""
     from django.core.management import call_command
@@ -113,6 +136,7 @@ def measure(samples: int) -> dict[str, Any]:
         assert response.status_code == 200, response.content[:300]
         return response
 
+    panels = _panel_timings(samples, district, months, pick)
     start, _end = months[0]
     bulletin: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -130,6 +154,7 @@ def measure(samples: int) -> dict[str, Any]:
         "stats_api_ms": _timed(samples, stats_api),
         "stats_api_note": "each sample is one request, group_by=day and group_by=domain alternating",
         "dashboard_data_ms": _timed(samples, dashboard_data),
+        "dashboard_panels_ms": panels,
         "bulletin_seconds": bulletin,
         "areas": len(areas),
     }
@@ -189,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "stats.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     for key in READS:
         print(f"bench: {key}: median {figures[key]['median']} ms, p95 {figures[key]['p95']} ms", flush=True)
+    for name, timing in figures["dashboard_panels_ms"].items():
+        print(f"bench:   dashboard panel {name}: median {timing['median']} ms, p95 {timing['p95']} ms")
     print(f"bench: monthly bulletin: {figures['bulletin_seconds']} s", flush=True)
     from django.db import connection
 

@@ -79,6 +79,7 @@ def _steps(cast: Cast, choice: int) -> dict[str, Callable[[Case], Any]]:
             case=c, actor=centre, solved=choice % 2 == 0, satisfaction=satisfaction
         ),
         "reopen": lambda c: services.case_reopen(case=c, actor=supervisor, reason="群众不满意"),
+        "supervise": lambda c: services.case_supervise(case=c, actor=supervisor, note="请加快办理"),
         "close": lambda c: services.case_close(case=c, actor=centre),
     }
 
@@ -86,9 +87,9 @@ def _steps(cast: Cast, choice: int) -> dict[str, Callable[[Case], Any]]:
 # What may come next in each status (repeats make the common path likelier).
 NEXT = {
     "submitted": ("accept", "accept", "accept", "reject", "withdraw"),
-    "accepted": ("dispatch", "dispatch", "withdraw"),
-    "dispatched": ("acknowledge", "acknowledge", "return", "escalate"),
-    "in_progress": ("resolve", "resolve", "resolve", "extend", "escalate", "return", "exclude"),
+    "accepted": ("dispatch", "dispatch", "withdraw", "supervise"),
+    "dispatched": ("acknowledge", "acknowledge", "return", "escalate", "supervise"),
+    "in_progress": ("resolve", "resolve", "resolve", "extend", "escalate", "return", "exclude", "supervise"),
     "resolved": ("evaluate", "evaluate", "close", "reopen", "exclude"),
 }
 # A plan: per case, a start offset, a phone, and steps of (which next action, hours to wait, a choice).
@@ -145,6 +146,7 @@ def direct(start: date, end: date, **scope: Any) -> Figures:
         accepted=metrics.accepted(**period),
         due=metrics.due(**period),
         overdue=metrics.overdue(end=period["end"], **scope),
+        supervised=metrics.supervised(**period),
         **ratios,
     )
 
@@ -199,9 +201,16 @@ def _check_groups(start: date, end: date, town: Town, *, days: list[tuple[date, 
         child = Unit.objects.get(code=group.key)
         assert group.figures == direct(start, end, place=child), group.key
     for first, stop in days:
+        counts = figures.per_day(start=first, end=stop, place=None, names=("accepted", "resolves"))
         for group in figures.figures(start=first, end=stop, group_by="day").groups:
             day = date.fromisoformat(group.key)
             assert group.figures == direct(day, day + timedelta(days=1)), group.key
+            # the dashboard's trend: the same counts, read alone
+            found = counts.get(day, {"accepted": 0, "resolves": 0})
+            assert found == {
+                "accepted": group.figures.accepted,
+                "resolves": group.figures.participation.denominator,
+            }
 
 
 @pytest.mark.django_db(transaction=False)

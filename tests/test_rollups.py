@@ -190,6 +190,38 @@ def test_it_fills_the_monthly_rollups_from_the_daily_ones_on_migrating(
     assert rows() == written
 
 
+def test_it_counts_the_cases_supervised_before_the_counter_existed_once_migrated(
+    handled: Callable[[], Case], supervisor: User, clock: Callable[[str], None]
+) -> None:
+    # given a case supervised twice and one never, folded
+    watched, _quiet = handled(), handled()
+    clock("2026-10-13 09:00")
+    services.case_supervise(case=watched, actor=supervisor, note="请加快办理")
+    clock("2026-10-14 09:00")
+    services.case_supervise(case=watched, actor=supervisor, note="再次督办")
+    fold()
+    assert figures.figures(**OCTOBER).total.supervised == 1
+    # …as a database folded before the 督办 counter: no column value, 13 counters per stored row
+    for model in (DailyFigure, PlaceDailyFigure, MonthlyFigure, PlaceMonthlyFigure):
+        model.objects.update(supervised=0)
+    for fact in CaseFact.objects.all():
+        fact.contributions = [row[:-1] if row[1] == "d" else row for row in fact.contributions]
+        fact.save()
+    assert figures.figures(**OCTOBER).total.supervised == 0
+
+    # when the migration marks the supervised cases and the worker folds them
+    migration = importlib.import_module("civicgrid.analytics.migrations.0008_supervised")
+    migration.mark_supervised(django_apps, None)
+    assert list(StaleCase.objects.values_list("case_id", flat=True)) == [watched.pk]
+    fold()
+
+    # then the case counts once, on the day of its first supervision, and nothing else moved
+    assert figures.figures(**OCTOBER).total.supervised == 1
+    assert figures.figures(start=date(2026, 10, 13), end=date(2026, 10, 14)).total.supervised == 1
+    assert figures.figures(start=date(2026, 10, 14), end=date(2026, 10, 15)).total.supervised == 0
+    assert figures.figures(**OCTOBER).total.accepted == 2
+
+
 @pytest.mark.parametrize(
     "arguments",
     [["rebuild", "--from", "yesterday"], ["rebuild", "--from", "2026-10-02", "--to", "2026-10-01"], ["drop"]],

@@ -36,11 +36,13 @@ def history(
     case_in: Callable[[str], Case],
     centre: User,
     chen: User,
+    supervisor: User,
     town: Town,
     clock: Callable[[str], None],
 ) -> None:
     """October in 西城区: three cases accepted and dispatched to 城管局 on the 12th (two in 西里社区,
-    one in 东里社区), one rejected; one resolved on the 14th and rated satisfied and solved."""
+    one in 东里社区), one rejected; one resolved on the 14th and rated satisfied and solved; one
+    supervised (督办) on the 13th and again on the 16th."""
     handled = []
     for place in (town.grid, town.grid, town.far_grid):
         clock("2026-10-12 09:00")
@@ -50,10 +52,14 @@ def history(
         handled.append(services.case_acknowledge(case=case, actor=chen))
     case_in("rejected")
     assert all(c.resolve_by is not None and c.resolve_by < at("2026-11-01 00:00") for c in handled)
+    clock("2026-10-13 10:00")
+    services.case_supervise(case=handled[1], actor=supervisor, note="请加快办理")
     clock("2026-10-14 10:00")
     services.case_resolve(case=handled[0], actor=chen, result="已劝离摊贩")
     clock("2026-10-15 10:00")
     services.case_evaluate(case=handled[0], actor=centre, satisfaction="satisfied", solved=True)
+    clock("2026-10-16 10:00")
+    services.case_supervise(case=handled[1], actor=supervisor, note="仍未办结，再次督办")
     fold()
 
 
@@ -91,6 +97,7 @@ def test_it_answers_every_statistic_of_the_district(history: None, leader: User)
             "accepted": {"count": 3},
             "due": {"count": 3},
             "overdue": {"count": 2},
+            "supervised": {"count": 1},  # once, though supervised twice
             "response_rate": ratio(3, 3, 1.0),
             "closure_rate": ratio(1, 3, 0.3333),
             "on_time_rate": ratio(1, 3, 0.3333),
@@ -114,6 +121,10 @@ def test_it_narrows_the_figures_to_the_place_asked(history: None, leader: User) 
     assert community["metrics"]["accepted"] == {"count": 2}
     assert community["metrics"]["closure_rate"] == ratio(1, 2, 0.5)
     assert other["metrics"]["overdue"] == {"count": 1}
+    assert (community["metrics"]["supervised"], other["metrics"]["supervised"]) == (
+        {"count": 1},
+        {"count": 0},
+    )
     assert other["metrics"]["reopen_rate"] == ratio(0, 0, None)  # nothing to divide by: null
 
 
@@ -274,6 +285,8 @@ def test_it_gives_oversight_any_handler_of_its_district(history: None, leader: U
 
     assert urban["metrics"]["accepted"] == {"count": 3}
     assert water["metrics"]["accepted"] == {"count": 0}
+    # 督办 goes to the unit the supervision was addressed to, the one handling the case then
+    assert (urban["metrics"]["supervised"], water["metrics"]["supervised"]) == ({"count": 1}, {"count": 0})
 
 
 def test_it_answers_one_entry_per_group(history: None, leader: User) -> None:

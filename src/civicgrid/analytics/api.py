@@ -48,7 +48,8 @@ def _ratio(ratio: Ratio) -> s.RatioOut:
 
 def _metrics(figures: fast.Figures) -> dict[str, s.RatioOut | s.CountOut]:
     out: dict[str, s.RatioOut | s.CountOut] = {
-        name: s.CountOut(count=getattr(figures, name)) for name in ("accepted", "due", "overdue")
+        name: s.CountOut(count=getattr(figures, name))
+        for name in ("accepted", "due", "overdue", "supervised")
     }
     out.update({name: _ratio(value) for name, value in figures.ratios().items()})
     return out
@@ -57,7 +58,8 @@ def _metrics(figures: fast.Figures) -> dict[str, s.RatioOut | s.CountOut]:
 @router.get("", response=s.StatsOut, by_alias=True, summary="Statistics for a period, by place or handler")
 def stats(request: HttpRequest, params: Query[s.StatsParams]) -> s.StatsOut:
     """Every statistic of DESIGN §4 over the whole days [from, to): ratios as numerator, denominator
-    and rate; 受理量 `accepted`, 应办结 `due` and 超期 `overdue` (open past deadline at `to`) as counts.
+    and rate; 受理量 `accepted`, 应办结 `due`, 超期 `overdue` (open past deadline at `to`) and 督办
+    `supervised` (cases first put under supervision in the period) as counts.
     Scope by `place` (an area subtree), by `handler` (a unit's own work), or both; `group_by` adds
     one entry per group. Read from the rollups, which follow the event log within the worker's
     cycle. Open to oversight posts (centre, supervisor, leader, admin) and area staff for the areas

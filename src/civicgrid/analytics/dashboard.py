@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,13 +16,14 @@ from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrOrPromise
 
 from civicgrid.analytics import figures as fast
-from civicgrid.analytics import hotspots, scoping
+from civicgrid.analytics import hotspots
 from civicgrid.analytics.api import MAX_DAYS
 from civicgrid.analytics.api_hotspots import FIRST_DAY, LAST_DAY
 from civicgrid.analytics.metrics import Ratio
 from civicgrid.cases.errors import InvalidInput
-from civicgrid.cases.models import Case, Event
-from civicgrid.cases.states import OPEN, Action
+from civicgrid.cases.models import Case
+from civicgrid.cases.states import OPEN
+from civicgrid.catalogue.models import Item
 from civicgrid.org.models import Unit
 
 PERIODS: dict[str, StrOrPromise] = {
@@ -141,26 +144,25 @@ class Board:
         """Whether the period ends today: only then is 超期 at its end the overdue queue of now."""
         return self.period.last == self.today
 
+    # Reads that several panels draw from, made once per refresh.
+
+    @cached_property
+    def by_place(self) -> fast.Tally:
+        """The period's figures per place: the tiles, the unit table, the map and the top places."""
+        return fast.tally(start=self.period.start, end=self.period.end, place=self.place, group_by="unit")
+
+    @cached_property
+    def by_item(self) -> dict[int, int]:
+        """受理量 per item (0: none): the domains and the top items."""
+        found = fast.accepted_counts(
+            start=self.period.start, end=self.period.end, place=self.place, by=("item_id",)
+        )
+        return {pk: n for (pk,), n in found.items()}
+
 
 def _rate(ratio: Ratio) -> float | None:
     rate = ratio.rate
     return None if rate is None else float(rate)
-
-
-def _supervised_in(*, start: date, end: date, place: Unit) -> int:
-    """Cases placed in `place` that were put under supervision (督办) during the days [start, end)."""
-    return (
-        Event.objects.filter(
-            action=Action.SUPERVISE,
-            at__gte=scoping.midnight(start),
-            at__lt=scoping.midnight(end),
-            case__place__path__startswith=place.path,
-            case__excluded_at__isnull=True,
-        )
-        .values("case_id")
-        .distinct()
-        .count()
-    )
 
 
 def supervised_open(*, place: Unit) -> int:
@@ -178,13 +180,12 @@ def _kpi(
     return {"key": name, "label": str(label), "kind": kind, **now, "previous": previous, "change": change}
 
 
-def _tile_values(report: fast.Report, supervised: int) -> dict[str, dict[str, Any]]:
-    total = report.total
+def _tile_values(total: fast.Figures) -> dict[str, dict[str, Any]]:
     ratios = total.ratios()
     values: dict[str, dict[str, Any]] = {
         "accepted": {"value": total.accepted},
         "overdue": {"value": total.overdue},
-        "supervised": {"value": supervised},
+        "supervised": {"value": total.supervised},
     }
     for name, _label, kind in KPIS:
         if kind == "rate":
@@ -197,13 +198,9 @@ def _tile_values(report: fast.Report, supervised: int) -> dict[str, dict[str, An
 def kpis(b: Board) -> list[dict[str, Any]]:
     """Each tile with this period's value, the previous period's and the change (points for rates)."""
     period, place, links = b.period, b.place, b.links
-    now = _tile_values(
-        fast.figures(start=period.start, end=period.end, place=place),
-        _supervised_in(start=period.start, end=period.end, place=place),
-    )
+    now = _tile_values(b.by_place.total())
     before = _tile_values(
-        fast.figures(start=period.previous_start, end=period.previous_end, place=place),
-        _supervised_in(start=period.previous_start, end=period.previous_end, place=place),
+        fast.figures(start=period.previous_start, end=period.previous_end, place=place).total
     )
     # 超期 is counted at the end of the period; the overdue queue lists the cases overdue now.
     urls = {"accepted": links(place=place.code)}
@@ -218,18 +215,17 @@ def kpis(b: Board) -> list[dict[str, Any]]:
 def trend(b: Board) -> list[dict[str, Any]]:
     """Cases accepted and resolutions (办结, resolve events) per day, every day of the period."""
     period, place, links = b.period, b.place, b.links
-    report = fast.figures(start=period.start, end=period.end, place=place, group_by="day")
-    by_day = {g.key: g.figures for g in report.groups}
+    by_day = fast.per_day(start=period.start, end=period.end, place=place, names=("accepted", "resolves"))
     rows = []
     day = period.start
     while day < period.end:
-        f = by_day.get(day.isoformat())
+        counts = by_day.get(day, {})
         rows.append(
             {
                 "key": day.isoformat(),
                 "label": day.isoformat(),
-                "accepted": 0 if f is None else f.accepted,
-                "resolved": 0 if f is None else f.participation.denominator,
+                "accepted": counts.get("accepted", 0),
+                "resolved": counts.get("resolves", 0),
                 "url": links(place=place.code, first=day, last=day),
             }
         )
@@ -239,17 +235,20 @@ def trend(b: Board) -> list[dict[str, Any]]:
 
 def domains(b: Board) -> list[dict[str, Any]]:
     """Cases accepted per domain (领域), most first."""
-    period, place, links = b.period, b.place, b.links
-    report = fast.figures(start=period.start, end=period.end, place=place, group_by="domain")
+    place, links = b.place, b.links
+    items = Item.objects.select_related("domain").in_bulk([pk for pk in b.by_item if pk])
+    found: dict[tuple[str, str], int] = defaultdict(int)
+    for pk, n in b.by_item.items():
+        domain = items[pk].domain if pk in items else None
+        found[(domain.code, domain.name) if domain else ("", _("（未分类）"))] += n
     rows = [
         {
-            "key": g.key,
-            "label": g.label,
-            "accepted": g.figures.accepted,
-            "url": links(place=place.code, domain=g.key) if g.key else None,
+            "key": key,
+            "label": label,
+            "accepted": n,
+            "url": links(place=place.code, domain=key) if key else None,
         }
-        for g in report.groups
-        if g.figures.accepted
+        for (key, label), n in found.items()
     ]
     return sorted(rows, key=lambda r: (-r["accepted"], r["key"]))
 
@@ -271,9 +270,8 @@ def _unit_row(group: fast.Group, links: CaseLinks) -> dict[str, Any]:
 
 def units(b: Board) -> list[dict[str, Any]]:
     """The areas just below `place`, with their main figures, most cases first."""
-    period, place, links = b.period, b.place, b.links
-    report = fast.figures(start=period.start, end=period.end, place=place, group_by="unit")
-    rows = [_unit_row(g, links) for g in report.groups]
+    report = fast.regrouped(b.by_place, group_by="unit", place=b.place)
+    rows = [_unit_row(g, b.links) for g in report.groups]
     return sorted(rows, key=lambda r: (-r["accepted"], r["key"]))
 
 
@@ -287,9 +285,9 @@ def map_level(place: Unit) -> str:
 def cases_map(b: Board) -> dict[str, Any]:
     """Cases accepted and overdue per community or grid, at the unit's coordinates; cases whose unit
     has none (or placed above the level) are counted in `unplaced`."""
-    period, place, links = b.period, b.place, b.links
+    place, links = b.place, b.links
     level = map_level(place)
-    report = fast.figures(start=period.start, end=period.end, place=place, group_by="unit", level=level)
+    report = fast.regrouped(b.by_place, group_by="unit", place=place, level=level)
     groups = [g for g in report.groups if g.figures.accepted or g.figures.overdue]
     found = Unit.objects.filter(
         code__in=[g.key for g in groups if g.key], lat__isnull=False, lon__isnull=False
@@ -331,9 +329,11 @@ def _top_rows(found: hotspots.TopList, url: Callable[[str], str | None]) -> list
 
 def hot_spots(b: Board) -> dict[str, Any]:
     """The places and items with most cases (docs/hotspots.md)."""
-    period, place, links = b.period, b.place, b.links
-    places = hotspots.top_places(start=period.start, end=period.end, place=place, limit=TOP_ROWS)
-    items = hotspots.top_items(start=period.start, end=period.end, place=place, limit=TOP_ROWS)
+    place, links = b.place, b.links
+    level = hotspots.grouping_level(place=place, level=None)
+    accepted = {pk: c["accepted"] for pk, c in b.by_place.sums.items() if c.get("accepted")}
+    places = hotspots.rank_places(accepted, place=place, level=level, limit=TOP_ROWS)
+    items = hotspots.rank_items(b.by_item, limit=TOP_ROWS)
     return {
         "places": _top_rows(places, lambda code: links(place=code)),
         "items": _top_rows(items, lambda code: links(place=place.code, item=code)),
@@ -363,11 +363,37 @@ def alerts(b: Board) -> list[dict[str, Any]]:
     ]
 
 
+def counts(b: Board) -> dict[str, Any]:
+    """超期 at the end of the period (the tile's) and 督办中, open cases under supervision right now."""
+    overdue = b.by_place.total().overdue
+    return {
+        "overdue": {
+            "value": overdue,
+            "url": b.links(tab="overdue", place=b.place.code) if b.current else None,
+        },
+        "supervised_open": {
+            "value": supervised_open(place=b.place),
+            "url": b.links(tab="supervised", place=b.place.code),
+        },
+    }
+
+
+# Each part of the data, by its key in the answer.
+PANELS: dict[str, Callable[[Board], Any]] = {
+    "kpis": kpis,
+    "counts": counts,
+    "trend": trend,
+    "domains": domains,
+    "units": units,
+    "map": cases_map,
+    "hotspots": hot_spots,
+    "alerts": alerts,
+}
+
+
 def dashboard_data(*, period: Period, place: Unit, links: CaseLinks, now: datetime) -> dict[str, Any]:
     """Everything one dashboard refresh draws, for `place` (already checked against the caller)."""
     b = Board(period, place, links, timezone.localdate(now))
-    tiles = kpis(b)
-    overdue = next(tile for tile in tiles if tile["key"] == "overdue")
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -376,19 +402,5 @@ def dashboard_data(*, period: Period, place: Unit, links: CaseLinks, now: dateti
         "previous": {"from": period.previous_start.isoformat(), "to": period.previous_end.isoformat()},
         "place": {"code": place.code, "name": place.name, "kind": place.kind},
         "updated": timezone.localtime(now).isoformat(timespec="seconds"),
-        "kpis": tiles,
-        "counts": {
-            # 超期 at the end of the period; 督办中: open cases under supervision right now.
-            "overdue": {"value": overdue["value"], "url": overdue["url"]},
-            "supervised_open": {
-                "value": supervised_open(place=place),
-                "url": links(tab="supervised", place=place.code),
-            },
-        },
-        "trend": trend(b),
-        "domains": domains(b),
-        "units": units(b),
-        "map": cases_map(b),
-        "hotspots": hot_spots(b),
-        "alerts": alerts(b),
+        **{key: panel(b) for key, panel in PANELS.items()},
     }

@@ -6,8 +6,9 @@ contribution is recomputed from scratch whenever it changes, so the rollups are 
 the event log: the fast path can always be rebuilt and checked against a direct recomputation.
 
 Who the handler is (the "by handler" scope): the unit of the case's latest lead assignment, for
-everything but three things that belong to one unit by nature: an assignment's response (its own
-unit), a dispatch (the unit dispatched to) and a return (the unit returning it).
+everything but four things that belong to one unit by nature: an assignment's response (its own
+unit), a dispatch (the unit dispatched to), a return (the unit returning it) and the first
+supervision (the unit it was addressed to).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ FIGURE_ACTIONS = frozenset(
     {Action.ACCEPT, Action.ACKNOWLEDGE, Action.APPROVE_EXTENSION, Action.ESCALATE, Action.SUMMON}
     | set(COUNTED)
     | ENDS_OPEN
-    | {Action.EVALUATE, "exclude"}
+    | {Action.EVALUATE, Action.SUPERVISE, "exclude"}
 )
 
 _INDEX = {name: i for i, name in enumerate(DAILY_COUNTERS)}
@@ -101,7 +102,8 @@ def histories(case_ids: Sequence[int]) -> tuple[dict[int, History], dict[int, da
         row["id"]: History(case=row) for row in Case.objects.filter(pk__in=case_ids).values(*_CASE_FIELDS)
     }
     ids = list(found)
-    events = Event.objects.filter(case_id__in=ids, action__in=[*COUNTED, *ENDS_OPEN, Action.ACCEPT])
+    read = [*COUNTED, *ENDS_OPEN, Action.ACCEPT, Action.SUPERVISE]
+    events = Event.objects.filter(case_id__in=ids, action__in=read)
     row: Mapping[str, Any]
     for row in events.order_by("case_id", "seq").values("case_id", "action", "at", "unit_id"):
         found[row["case_id"]].events.append(row)
@@ -208,6 +210,9 @@ def contribution(history: History) -> Contribution:
             row[_INDEX[name]] += value
 
     _accepted(history, handler, add)
+    supervisions = [e for e in history.events if e["action"] == Action.SUPERVISE]
+    if supervisions:
+        add(supervisions[0]["at"], supervisions[0]["unit_id"] or 0, supervised=1)
     for a in history.assignments:
         answered = a["acknowledged_at"] is not None and a["acknowledged_at"] <= a["respond_by"]
         add(a["respond_by"], a["unit_id"], assigned=1, responded=int(answered))
@@ -264,7 +269,14 @@ def to_json(contrib: Contribution) -> list[list[Any]]:
 
 
 def from_json(stored: list[list[Any]]) -> Contribution:
-    return {tuple(row[1 : 1 + row[0]]): tuple(row[1 + row[0] :]) for row in stored}
+    """A stored contribution; daily rows stored before a counter was added read 0 for it."""
+    out: Contribution = {}
+    for row in stored:
+        key, values = tuple(row[1 : 1 + row[0]]), tuple(row[1 + row[0] :])
+        if key[0] == "d":
+            values += (0,) * (len(DAILY_COUNTERS) - len(values))
+        out[key] = values
+    return out
 
 
 def delta(old: Contribution, new: Contribution) -> Contribution:

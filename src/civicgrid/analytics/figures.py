@@ -45,6 +45,7 @@ class Figures:
     accepted: int  # 受理量
     due: int  # 应办结
     overdue: int  # 超期: open past the resolution deadline at the end of the period
+    supervised: int  # 督办: cases first put under supervision in the period
     proactive_share: Ratio  # 主动发现占比
     repeat_share: Ratio  # 重复诉求占比
     response_rate: Ratio  # 响应率
@@ -89,6 +90,7 @@ def assemble(c: dict[str, int], *, overdue: int) -> Figures:
         accepted=g("accepted"),
         due=g("due"),
         overdue=overdue,
+        supervised=g("supervised"),
         proactive_share=Ratio(g("proactive"), g("accepted")),
         repeat_share=Ratio(g("repeated"), g("accepted")),
         response_rate=Ratio(g("responded"), g("assigned")),
@@ -118,33 +120,89 @@ def figures(
     kind holding the case instead of the child of `place`."""
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(group_by)
+    if group_by is None or group_by == "day":
+        return _total_and_days(start=start, end=end, place=place, handler=handler, group_by=group_by)
+    found = tally(start=start, end=end, place=place, handler=handler, group_by=group_by)
+    return regrouped(found, group_by=group_by, place=place, level=level)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counter sums and 超期 per value of one rollup column (a place, an item…), not yet merged into
+    groups: one read that serves several groupings of the same column."""
+
+    sums: dict[Any, dict[str, int]]
+    late: dict[Any, int]
+
+    def total(self) -> Figures:
+        """The scope's figures: the column partitions its cases, so the total is the sum."""
+        return assemble(_added(self.sums.values()), overdue=sum(self.late.values()))
+
+
+def tally(
+    *, start: date, end: date, place: Unit | None = None, handler: Unit | None = None, group_by: str
+) -> Tally:
+    """What figures(group_by=…) reads, for any grouping but "day" (whose days are not a partition)."""
+    if group_by not in GROUPS or group_by == "day":
+        raise ValueError(group_by)
+    daily, due, open_ = _reads(start=start, end=end, place=place, handler=handler, group_by=group_by)
+    column = _COLUMNS[group_by]
+    return Tally(_sums(daily, due, start=start, end=end, column=column), _overdue(open_, column))
+
+
+def regrouped(found: Tally, *, group_by: str, place: Unit | None, level: str | None = None) -> Report:
+    """The report of `found` grouped as figures(group_by=…, level=…) groups it; `found` must have
+    been read with the same place and a grouping on the same column."""
+    return Report(total=found.total(), groups=_regroup(group_by, place, found.sums, found.late, level=level))
+
+
+def _reads(
+    *, start: date, end: date, place: Unit | None, handler: Unit | None, group_by: str | None
+) -> tuple[QuerySet[Any], QuerySet[Any], QuerySet[Any]]:
+    """The period's counter rows, its due rows and the rows of cases open past their deadline at its
+    end, each from the smallest rollup that holds what the grouping needs."""
     scope = _scope(place=place, handler=handler)
     # Item, channel and kind live in the full rollups only; everything else reads the slim ones.
-    full = group_by in _NEED_FULL
-    day_model, due_model = _TABLES[full, _whole_months(start, end)]
+    day_model, due_model = _TABLES[group_by in _NEED_FULL, _whole_months(start, end)]
     daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
     due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
     open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end).filter(LATE)
-    if group_by is None or group_by == "day":
-        # A day's own figures are not a share of the period's (its closure and overdue are judged
-        # at the end of that day), so the period's total is read on its own.
-        sums, late = _sums(daily, due, start=start, end=end, column=None), _overdue(open_, None)
-        total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
-        if group_by is None:
-            return Report(total=total, groups=[])
-        day_model, due_model = _TABLES[full, False]
-        daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
-        due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
-        sums = _sums(daily, due, start=start, end=end, column="day")
-        late = _overdue_by_day(full, scope, start=start, end=end)
-        groups = _regroup("day", place, sums, late, level=level)
-        return Report(total=total, groups=groups)
-    # Any other grouping partitions the scope's cases: the total is the sum of the groups.
-    column = _COLUMNS[group_by]
-    sums = _sums(daily, due, start=start, end=end, column=column)
-    late = _overdue(open_, column)
-    total = assemble(_added(sums.values()), overdue=sum(late.values()))
-    return Report(total=total, groups=_regroup(group_by, place, sums, late, level=level))
+    return daily, due, open_
+
+
+def _total_and_days(
+    *, start: date, end: date, place: Unit | None, handler: Unit | None, group_by: str | None
+) -> Report:
+    """The period's total and, with group_by="day", each day's own figures."""
+    daily, due, open_ = _reads(start=start, end=end, place=place, handler=handler, group_by=None)
+    # A day's own figures are not a share of the period's (its closure and overdue are judged at the
+    # end of that day), so the period's total is read on its own.
+    sums, late = _sums(daily, due, start=start, end=end, column=None), _overdue(open_, None)
+    total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
+    if group_by is None:
+        return Report(total=total, groups=[])
+    scope = _scope(place=place, handler=handler)
+    day_model, due_model = _TABLES[False, False]
+    daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
+    due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
+    sums = _sums(daily, due, start=start, end=end, column="day")
+    late = _overdue_by_day(False, scope, start=start, end=end)
+    return Report(total=total, groups=_regroup("day", place, sums, late, level=None))
+
+
+def per_day(
+    *, start: date, end: date, place: Unit | None, names: tuple[str, ...]
+) -> dict[date, dict[str, int]]:
+    """The daily counters `names` (DAILY_COUNTERS) on each day of [start, end) with any, in `place`'s
+    subtree: one read of the slim daily rollup, for charts that need no more than counts per day."""
+    rows = (
+        PlaceDailyFigure.objects.filter(_scope(place=place, handler=None), day__gte=start, day__lt=end)
+        .values("day")
+        .order_by("day")
+        .annotate(**{name: Sum(name) for name in names})
+        .values_list("day", *names)
+    )
+    return {day: {name: int(n or 0) for name, n in zip(names, sums, strict=True)} for day, *sums in rows}
 
 
 def accepted_counts(

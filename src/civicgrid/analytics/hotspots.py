@@ -113,11 +113,16 @@ def top_places(
     days [start, end), with their count and share of all the cases that count in `place`."""
     level = grouping_level(place=place, level=level)
     _check_limit(limit)
-    unit_of = _Grouper(place=place, level=level)
     counts = accepted_counts(start=start, end=end, place=place, by=("place_id",))
-    paths = dict(Unit.objects.filter(pk__in=[pk for (pk,) in counts]).values_list("pk", "path"))
+    return rank_places({pk: n for (pk,), n in counts.items()}, place=place, level=level, limit=limit)
+
+
+def rank_places(counts: dict[int, int], *, place: Unit | None, level: str, limit: int) -> TopList:
+    """top_places from 受理量 per place id (`counts`, in `place`'s subtree), grouped at `level`."""
+    unit_of = _Grouper(place=place, level=level)
+    paths = dict(Unit.objects.filter(pk__in=list(counts)).values_list("pk", "path"))
     tally: Counter[tuple[str, str] | None] = Counter()
-    for (pk,), n in counts.items():
+    for pk, n in counts.items():
         unit = unit_of(paths[pk])
         tally[None if unit is None else (unit.code, unit.name)] += n
     return _top(tally, limit)
@@ -129,10 +134,16 @@ def top_items(*, start: date, end: date, place: Unit | None = None, limit: int =
     `unattributed`)."""
     _check_limit(limit)
     by_item = accepted_counts(start=start, end=end, place=place, by=("item_id",))
-    counts = {pk: n for (pk,), n in by_item.items()}
+    return rank_items({pk: n for (pk,), n in by_item.items()}, limit=limit)
+
+
+def rank_items(counts: dict[int, int], *, limit: int) -> TopList:
+    """top_items from 受理量 per item id (`counts`; 0 for cases without an item)."""
     items = Item.objects.in_bulk([pk for pk in counts if pk])
-    named = {pk: (items[pk].code, items[pk].name) if pk in items else None for pk in counts}
-    return _top(Counter({named[pk]: n for pk, n in counts.items()}), limit)
+    tally: Counter[tuple[str, str] | None] = Counter()
+    for pk, n in counts.items():
+        tally[(items[pk].code, items[pk].name) if pk in items else None] += n
+    return _top(tally, limit)
 
 
 # --- repeated requests (重复诉求) -----------------------------------------------------------------

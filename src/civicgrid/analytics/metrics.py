@@ -344,6 +344,29 @@ def reopen_rate(
     )
 
 
+def supervised(
+    *,
+    start: datetime,
+    end: datetime,
+    place: Unit | None = None,
+    handler: Unit | None = None,
+    where: Where = None,
+) -> int:
+    """督办: cases whose first supervise event (督办, by a supervisor or by the clock) is in P; a
+    count, not a ratio. A case supervised again (催办) counts once, in the period it was first
+    supervised in. By handler: the unit that first supervision was addressed to (the event's unit)."""
+    first = Event.objects.filter(case=OuterRef("pk"), action=Action.SUPERVISE).order_by("seq")
+    found = (
+        _scope(place, None, where)
+        .cases()
+        .annotate(first_at=Subquery(first.values("at")[:1]), first_unit=Subquery(first.values("unit")[:1]))
+        .filter(first_at__gte=start, first_at__lt=end)
+    )
+    if handler is not None:
+        found = found.filter(first_unit=handler.pk)
+    return found.count()
+
+
 # Actions after which a case is no longer open: 办结 resolve, and the terminal ones.
 _ENDS_OPEN = (Action.RESOLVE, Action.REJECT, Action.MERGE, Action.WITHDRAW, Action.CLOSE)
 

@@ -32,6 +32,7 @@ DAILY_COUNTERS = (
     "satisfied",  # …answering 满意
     "basically",  # …answering 基本满意
     "solved",  # …answering "solved"
+    "supervised",  # 督办: the case's first supervise event fell on this day (to the unit it names)
 )
 
 
@@ -74,6 +75,7 @@ class DailyCounters(models.Model):
     satisfied = models.IntegerField(default=0)
     basically = models.IntegerField(default=0)
     solved = models.IntegerField(default=0)
+    supervised = models.IntegerField(default=0)
 
     class Meta:
         abstract = True
