@@ -337,6 +337,18 @@ def test_it_sums_grids_into_their_community_and_skips_excluded_cases(town: Town)
     assert by_grid == []
 
 
+def test_it_leaves_out_cases_placed_above_the_level_and_before_the_baseline(town: Town) -> None:
+    weekly(town.grid, town.item, [0] * 8 + [5])
+    for i in range(3):  # known only to the street: no community holds them
+        accepted(town.street, MIDNIGHT - timedelta(hours=i + 1), item=town.item)
+    for i in range(20):  # the day before the 56 days of the baseline
+        accepted(town.grid, MIDNIGHT - timedelta(days=63, minutes=i + 1), item=town.item)
+
+    alerts = hotspots.trend_alerts(as_of=AS_OF, place=town.street)
+
+    assert [(a.place.code, a.observed, a.expected) for a in alerts] == [("XC-S1-C1", 5, 1.0)]
+
+
 def test_it_reads_the_thresholds_from_the_settings(town: Town, settings: SettingsWrapper) -> None:
     weekly(town.grid, town.item, [2] * 8 + [10])
     settings.TRENDS = {**settings.TRENDS, "alpha": 0.00001}

@@ -32,6 +32,7 @@ from civicgrid.analytics.models import (
 )
 from civicgrid.cases import services
 from civicgrid.cases.models import Case
+from civicgrid.cases.services import exclusions
 from civicgrid.jobs import registered_jobs
 from tests.conftest import CaseMaker, Town, at
 
@@ -249,6 +250,48 @@ def test_it_counts_a_case_again_as_a_repeat_when_an_earlier_one_arrives_later(
 
     # then the later one became a repeat (重复诉求) without anyone touching it
     assert figures.figures(**OCTOBER).total.repeat_share == Ratio(1, 2)
+
+
+def test_it_folds_later_cases_again_only_when_an_earlier_one_changes_what_they_repeat(
+    handled: Callable[[], Case], chen: User, supervisor: User, clock: Callable[[str], None]
+) -> None:
+    # given two cases from the same phone, the second a repeat of the first
+    earlier = handled()
+    clock("2026-10-13 09:00")
+    later = handled()
+    fold()
+    assert figures.figures(**OCTOBER).total.repeat_share == Ratio(1, 2)
+
+    # when the earlier one is resolved, nothing the later one repeats changes: it is not folded again
+    services.case_resolve(case=earlier, actor=chen, result="已处理")
+    assert rollups.refresh() == 1
+    assert not StaleCase.objects.exists()
+
+    # when it is excluded from the figures, it is nobody's earlier case any more
+    exclusions.case_request_exclusion(case=earlier, actor=chen, reason="malicious", note="恶意")
+    exclusions.case_exclude(case=earlier, actor=supervisor)
+    assert rollups.refresh() == 1
+    assert list(StaleCase.objects.values_list("case_id", flat=True)) == [later.pk]
+    fold()
+    assert figures.figures(**OCTOBER).total.repeat_share == Ratio(0, 1)
+
+
+def test_it_reads_a_neighbourhood_stored_before_the_exclusion_flag_as_not_excluded(
+    handled: Callable[[], Case], chen: User, clock: Callable[[str], None]
+) -> None:
+    earlier = handled()
+    clock("2026-10-13 09:00")
+    handled()
+    fold()
+    fact = CaseFact.objects.get(case_id=earlier.pk)
+    fact.neighbourhood = fact.neighbourhood[:3]  # [phone, building, item], as folded before
+    fact.save()
+
+    services.case_resolve(case=earlier, actor=chen, result="已处理")
+    assert rollups.refresh() == 1
+
+    assert not StaleCase.objects.exists()  # the later case is not folded again
+    assert CaseFact.objects.get(case_id=earlier.pk).neighbourhood[3:] == [0]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent workers need PostgreSQL")

@@ -14,7 +14,7 @@ supervision (the unit it was addressed to).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -94,10 +94,9 @@ _CASE_FIELDS = (
 )
 
 
-def histories(case_ids: Sequence[int]) -> tuple[dict[int, History], dict[int, datetime]]:
-    """The histories of these cases (in seven queries whatever their number), and the later cases
-    whose 重复诉求 flag these cases decide: a case loaded after later ones (an import) makes them
-    repeats, so they must be folded again."""
+def histories(case_ids: Sequence[int]) -> tuple[dict[int, History], Neighbours]:
+    """The histories of these cases (in seven queries whatever their number), and their neighbours:
+    the later cases whose 重复诉求 flag these cases decide (Neighbours.followers)."""
     found = {
         row["id"]: History(case=row) for row in Case.objects.filter(pk__in=case_ids).values(*_CASE_FIELDS)
     }
@@ -116,7 +115,7 @@ def histories(case_ids: Sequence[int]) -> tuple[dict[int, History], dict[int, da
     near = Neighbours([h.case for h in found.values()])
     for history in found.values():
         history.repeat = near.repeats(history.case)
-    return found, {pk: moment for pk, moment in near.followers().items() if pk not in found}
+    return found, near
 
 
 class Neighbours:
@@ -163,21 +162,40 @@ class Neighbours:
         mine = (case["created_at"], case["id"])
         return any(mine[0] - REPEAT_WINDOW <= other[0] and other < mine for other in self._around(case))
 
-    def followers(self) -> dict[int, datetime]:
-        """Cases after one of the batch, within 30 days of it, sharing its phone or building and
-        item: their ids, with when they were created."""
+    def followers(self, of: Collection[int] | None = None) -> dict[int, datetime]:
+        """Cases after one of the batch (of those whose ids are `of`, when given), within 30 days of
+        it, sharing its phone or building and item, and not in the batch: their ids, with when they
+        were created."""
         out: dict[int, datetime] = {}
+        mine = {case["id"] for case in self.batch}
         for case in self.batch:
-            mine = (case["created_at"], case["id"])
+            if of is not None and case["id"] not in of:
+                continue
+            start = (case["created_at"], case["id"])
             out.update(
-                (o[1], o[0]) for o in self._around(case) if mine < o and o[0] <= mine[0] + REPEAT_WINDOW
+                (o[1], o[0])
+                for o in self._around(case)
+                if start < o and o[0] <= start[0] + REPEAT_WINDOW and o[1] not in mine
             )
         return out
 
 
 def neighbourhood(case: Mapping[str, Any]) -> list[Any]:
-    """What decides which cases a case repeats or is repeated by (CaseFact.neighbourhood)."""
-    return [case["reporter_phone"], case["building_id"] or 0, case["item_id"] or 0]
+    """What decides which later cases a case makes repeats (CaseFact.neighbourhood): its phone,
+    building and item, and whether it is excluded (an excluded case is nobody's earlier case). Its
+    creation time never changes."""
+    return [
+        case["reporter_phone"],
+        case["building_id"] or 0,
+        case["item_id"] or 0,
+        int(bool(case["excluded_at"])),
+    ]
+
+
+def stored_neighbourhood(stored: list[Any]) -> list[Any]:
+    """CaseFact.neighbourhood as neighbourhood() gives it; facts folded before the exclusion flag
+    was kept hold three items and read as not excluded ([] for a case never folded)."""
+    return [*stored, 0] if len(stored) == 3 else stored
 
 
 def moved_followers(moved: list[tuple[dict[str, Any], list[Any]]]) -> dict[int, datetime]:

@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case as DbCase
 from django.utils.translation import gettext as _
 
 from civicgrid.analytics.metrics import Ratio
@@ -219,6 +220,35 @@ def accepted_counts(
         .annotate(n=Sum("accepted"))
     )
     return {tuple(row[column] for column in by): int(row["n"]) for row in rows}
+
+
+def accepted_by_area_item(
+    *, start: date, split: date, end: date, place: Unit | None, areas: Iterable[Unit]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """受理量 per area × item over the days [start, split) and [split, end) in `place`'s subtree, in
+    one read of the daily rollup, summed in the database. `areas` are disjoint subtrees (the units
+    of one kind); a case counts for the area holding it, cases in none of them and cases without an
+    item are left out."""
+    holding = [
+        When(place_id__in=Unit.objects.filter(path__startswith=unit.path).values("pk"), then=Value(unit.pk))
+        for unit in areas
+    ]
+    if not holding:
+        return {}
+    rows = (
+        DailyFigure.objects.filter(
+            _scope(place=place, handler=None), day__gte=start, day__lt=end, accepted__gt=0, item_id__gt=0
+        )
+        .annotate(area=DbCase(*holding, output_field=BigIntegerField()))
+        .values("area", "item_id")
+        .order_by()
+        .annotate(
+            before=Sum("accepted", filter=Q(day__lt=split), default=0),
+            after=Sum("accepted", filter=Q(day__gte=split), default=0),
+        )
+        .values_list("area", "item_id", "before", "after")
+    )
+    return {(pk, item): (int(before), int(after)) for pk, item, before, after in rows if pk is not None}
 
 
 def _added(rows: Iterable[dict[str, int]]) -> dict[str, int]:

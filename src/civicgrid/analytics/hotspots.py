@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,7 +16,7 @@ from django.db.models import F, Min, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Lag, Lead
 from django.utils.translation import gettext as _
 
-from civicgrid.analytics.figures import accepted_counts
+from civicgrid.analytics.figures import accepted_by_area_item, accepted_counts
 from civicgrid.analytics.metrics import Ratio
 from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case, Event
@@ -359,25 +359,14 @@ Pairs = dict[tuple[Unit, int], list[int]]
 
 
 def _pair_counts(*, as_of: date, place: Unit | None, level: str, test: TrendTest) -> Pairs:
-    """[window count, baseline count] per unit at `level` × item, from the rollups (two reads)."""
+    """[window count, baseline count] per unit at `level` × item, from the rollups (one read)."""
     window_start = as_of - timedelta(days=test.window_days)
     begin = window_start - timedelta(days=test.baseline_days)
-    by = ("place_id", "item_id")
-    spans = (
-        accepted_counts(start=window_start, end=as_of, place=place, by=by),
-        accepted_counts(start=begin, end=window_start, place=place, by=by),
+    areas = {unit.pk: unit for unit in _Grouper(place=place, level=level).units.values()}
+    counts = accepted_by_area_item(
+        start=begin, split=window_start, end=as_of, place=place, areas=areas.values()
     )
-    paths = dict(
-        Unit.objects.filter(pk__in={pk for span in spans for pk, _item in span}).values_list("pk", "path")
-    )
-    unit_of = _Grouper(place=place, level=level)
-    pairs: Pairs = defaultdict(lambda: [0, 0])
-    for slot, span in enumerate(spans):
-        for (pk, item_id), n in span.items():
-            unit = unit_of(paths[pk])
-            if unit is not None and item_id:
-                pairs[unit, item_id][slot] += n
-    return pairs
+    return {(areas[pk], item): [window, baseline] for (pk, item), (baseline, window) in counts.items()}
 
 
 def trend_alerts(*, as_of: date, place: Unit | None = None, level: str | None = None) -> list[Alert]:

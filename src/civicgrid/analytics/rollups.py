@@ -117,13 +117,18 @@ def fold(case_ids: Sequence[int], *, until: date | None = None) -> None:
     CaseFact.objects.bulk_create([CaseFact(case_id=pk) for pk in case_ids], ignore_conflicts=True)
     locked = CaseFact.objects.select_for_update().filter(case_id__in=case_ids).order_by("case_id")
     stored = {f.case_id: f for f in locked}
-    found, followers = facts.histories(case_ids)
-    moved = []
+    found, near = facts.histories(case_ids)
+    moved, changed = [], set()
     for pk, history in found.items():
-        now, before = facts.neighbourhood(history.case), stored[pk].neighbourhood
-        if before and before != now:
-            moved.append((history.case, before))
+        now, before = facts.neighbourhood(history.case), facts.stored_neighbourhood(stored[pk].neighbourhood)
+        if before != now:
+            # New to the rollups, or its phone, building, item or exclusion changed: only then can
+            # the later cases' 重复诉求 flags change (following them on every fold would cascade).
+            changed.add(pk)
+            if before:
+                moved.append((history.case, before))
         stored[pk].neighbourhood = now
+    followers = near.followers(of=changed)
     followers.update(facts.moved_followers(moved))
     _follow({pk: at for pk, at in followers.items() if pk not in stored}, until=until)
     changes: dict[facts.Key, list[int]] = {}
@@ -147,8 +152,8 @@ def _follow(followers: dict[int, datetime], *, until: date | None) -> None:
 def _fold_fresh(case_ids: Sequence[int], *, until: date | None) -> None:
     """fold() for cases that have no contribution yet (a full rebuild after emptying, or cases just
     loaded in bulk): nothing to lock, read or subtract. IntegrityError if one has a fact meanwhile."""
-    found, followers = facts.histories(case_ids)
-    _follow(followers, until=until)
+    found, near = facts.histories(case_ids)
+    _follow(near.followers(), until=until)
     changes: dict[facts.Key, list[int]] = {}
     rows = []
     for pk, history in found.items():
