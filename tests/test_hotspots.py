@@ -349,6 +349,18 @@ def test_it_leaves_out_cases_placed_above_the_level_and_before_the_baseline(town
     assert [(a.place.code, a.observed, a.expected) for a in alerts] == [("XC-S1-C1", 5, 1.0)]
 
 
+def test_it_counts_the_baseline_from_its_first_day_to_the_window(town: Town) -> None:
+    # 8 cases on the baseline's first day, 8 in September (a whole month), 8 on its last day
+    for when in ("2026-08-27 00:30", "2026-09-01 10:00", "2026-10-21 23:30"):
+        for i in range(8):
+            accepted(town.grid, at(when) + timedelta(minutes=i), item=town.item)
+    weekly(town.grid, town.item, [0] * 8 + [10])
+
+    [alert] = hotspots.trend_alerts(as_of=AS_OF, place=town.street)
+
+    assert (alert.observed, alert.expected) == (10, pytest.approx(24 * 7 / 56))
+
+
 def test_it_reads_the_thresholds_from_the_settings(town: Town, settings: SettingsWrapper) -> None:
     weekly(town.grid, town.item, [2] * 8 + [10])
     settings.TRENDS = {**settings.TRENDS, "alpha": 0.00001}

@@ -196,8 +196,13 @@ def per_day(
 ) -> dict[date, dict[str, int]]:
     """The daily counters `names` (DAILY_COUNTERS) on each day of [start, end) with any, in `place`'s
     subtree: one read of the slim daily rollup, for charts that need no more than counts per day."""
+    counting = Q()
+    for name in names:  # rows where all are 0 add nothing; leaving them out lets an index serve
+        counting |= Q(**{f"{name}__gt": 0})
     rows = (
-        PlaceDailyFigure.objects.filter(_scope(place=place, handler=None), day__gte=start, day__lt=end)
+        PlaceDailyFigure.objects.filter(
+            _scope(place=place, handler=None), counting, day__gte=start, day__lt=end
+        )
         .values("day")
         .order_by("day")
         .annotate(**{name: Sum(name) for name in names})
@@ -223,32 +228,47 @@ def accepted_counts(
 
 
 def accepted_by_area_item(
-    *, start: date, split: date, end: date, place: Unit | None, areas: Iterable[Unit]
+    *, start: date, split: date, end: date, areas: Iterable[Unit]
 ) -> dict[tuple[int, int], tuple[int, int]]:
-    """受理量 per area × item over the days [start, split) and [split, end) in `place`'s subtree, in
-    one read of the daily rollup, summed in the database. `areas` are disjoint subtrees (the units
-    of one kind); a case counts for the area holding it, cases in none of them and cases without an
-    item are left out."""
+    """受理量 per area × item over the days [start, split) and [split, end), summed in the database:
+    the whole months inside [start, split) from the monthly rollup, the other days from the daily
+    one (two reads). `areas` are disjoint subtrees (the units of one kind, within the place asked); a
+    case counts for the area holding it, cases in none of them and cases without an item are left
+    out. The areas are the scope: rows outside them fall in no group, which costs less than
+    filtering them first."""
     holding = [
         When(place_id__in=Unit.objects.filter(path__startswith=unit.path).values("pk"), then=Value(unit.pk))
         for unit in areas
     ]
     if not holding:
         return {}
-    rows = (
-        DailyFigure.objects.filter(
-            _scope(place=place, handler=None), day__gte=start, day__lt=end, accepted__gt=0, item_id__gt=0
-        )
-        .annotate(area=DbCase(*holding, output_field=BigIntegerField()))
-        .values("area", "item_id")
-        .order_by()
-        .annotate(
-            before=Sum("accepted", filter=Q(day__lt=split), default=0),
-            after=Sum("accepted", filter=Q(day__gte=split), default=0),
-        )
-        .values_list("area", "item_id", "before", "after")
+    # [first, last) are the whole months of [start, split), if any.
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    last = split.replace(day=1)
+    days = Q(day__gte=start, day__lt=end)
+    if first < last:
+        days &= Q(day__lt=first) | Q(day__gte=last)
+    reads = [(DailyFigure, days)] + (
+        [(MonthlyFigure, Q(day__gte=first, day__lt=last))] if first < last else []
     )
-    return {(pk, item): (int(before), int(after)) for pk, item, before, after in rows if pk is not None}
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for model, when in reads:
+        rows = (
+            model.objects.filter(when, accepted__gt=0, item_id__gt=0)
+            .annotate(area=DbCase(*holding, output_field=BigIntegerField()))
+            .values("area", "item_id")
+            .order_by()
+            .annotate(
+                before=Sum("accepted", filter=Q(day__lt=split), default=0),
+                after=Sum("accepted", filter=Q(day__gte=split), default=0),
+            )
+            .values_list("area", "item_id", "before", "after")
+        )
+        for pk, item, before, after in rows:
+            if pk is not None:
+                was = out.get((pk, item), (0, 0))
+                out[pk, item] = (was[0] + int(before), was[1] + int(after))
+    return out
 
 
 def _added(rows: Iterable[dict[str, int]]) -> dict[str, int]:

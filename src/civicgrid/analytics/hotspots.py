@@ -305,10 +305,12 @@ def repeated_groups(*, start: datetime, end: datetime, place: Unit | None = None
 
 
 def poisson_tail(k: int, lam: float) -> float:
-    """P(X ≥ k) for X ~ Poisson(lam), summed term by term in log space (no cancellation below 1e-300).
+    """P(X ≥ k) for X ~ Poisson(lam), summed term by term from a term computed in log space (no
+    cancellation below 1e-300).
 
-    The smaller side is summed: the upper terms from k on when k > lam (each the previous × lam / i,
-    until they no longer change the sum), else 1 − the k terms below k.
+    The smaller side is summed, from the terms nearest the mode outwards until they no longer change
+    the sum: the upper terms from k on when k > lam (each the previous × lam / i), else 1 − the terms
+    below k (from k − 1 down, each the previous × i / lam).
     """
     if k <= 0:
         return 1.0
@@ -319,7 +321,13 @@ def poisson_tail(k: int, lam: float) -> float:
         return math.exp(i * math.log(lam) - lam - math.lgamma(i + 1))
 
     if k <= lam:
-        return max(0.0, 1.0 - math.fsum(term(i) for i in range(k)))
+        below, running, current, i = [], 0.0, term(k - 1), k - 1
+        while i >= 0 and current > running * 1e-17:
+            below.append(current)
+            running += current
+            current *= i / lam
+            i -= 1
+        return max(0.0, 1.0 - math.fsum(below))
     total, current, i = 0.0, term(k), k
     while current > total * 1e-17:
         total += current
@@ -363,9 +371,7 @@ def _pair_counts(*, as_of: date, place: Unit | None, level: str, test: TrendTest
     window_start = as_of - timedelta(days=test.window_days)
     begin = window_start - timedelta(days=test.baseline_days)
     areas = {unit.pk: unit for unit in _Grouper(place=place, level=level).units.values()}
-    counts = accepted_by_area_item(
-        start=begin, split=window_start, end=as_of, place=place, areas=areas.values()
-    )
+    counts = accepted_by_area_item(start=begin, split=window_start, end=as_of, areas=areas.values())
     return {(areas[pk], item): [window, baseline] for (pk, item), (baseline, window) in counts.items()}
 
 
