@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,7 +22,6 @@ from civicgrid.analytics.metrics import Ratio
 from civicgrid.cases.errors import InvalidInput
 from civicgrid.cases.models import Case
 from civicgrid.cases.states import OPEN
-from civicgrid.catalogue.models import Item
 from civicgrid.org.models import Unit
 
 PERIODS: dict[str, StrOrPromise] = {
@@ -236,11 +234,6 @@ def trend(b: Board) -> list[dict[str, Any]]:
 def domains(b: Board) -> list[dict[str, Any]]:
     """Cases accepted per domain (领域), most first."""
     place, links = b.place, b.links
-    items = Item.objects.select_related("domain").in_bulk([pk for pk in b.by_item if pk])
-    found: dict[tuple[str, str], int] = defaultdict(int)
-    for pk, n in b.by_item.items():
-        domain = items[pk].domain if pk in items else None
-        found[(domain.code, domain.name) if domain else ("", _("（未分类）"))] += n
     rows = [
         {
             "key": key,
@@ -248,7 +241,7 @@ def domains(b: Board) -> list[dict[str, Any]]:
             "accepted": n,
             "url": links(place=place.code, domain=key) if key else None,
         }
-        for (key, label), n in found.items()
+        for (key, label), n in fast.per_domain(b.by_item).items()
     ]
     return sorted(rows, key=lambda r: (-r["accepted"], r["key"]))
 

@@ -158,13 +158,19 @@ def regrouped(found: Tally, *, group_by: str, place: Unit | None, level: str | N
 
 
 def _reads(
-    *, start: date, end: date, place: Unit | None, handler: Unit | None, group_by: str | None
+    *,
+    start: date,
+    end: date,
+    place: Unit | None,
+    handler: Unit | None,
+    group_by: str | None,
+    by_day: bool = False,
 ) -> tuple[QuerySet[Any], QuerySet[Any], QuerySet[Any]]:
     """The period's counter rows, its due rows and the rows of cases open past their deadline at its
-    end, each from the smallest rollup that holds what the grouping needs."""
+    end, each from the smallest rollup that holds what the grouping needs (daily rows `by_day`)."""
     scope = _scope(place=place, handler=handler)
     # Item, channel and kind live in the full rollups only; everything else reads the slim ones.
-    day_model, due_model = _TABLES[group_by in _NEED_FULL, _whole_months(start, end)]
+    day_model, due_model = _TABLES[group_by in _NEED_FULL, not by_day and _whole_months(start, end)]
     daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
     due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
     open_ = due_model.objects.filter(scope, due_day__lt=end, ended_day__gte=end).filter(LATE)
@@ -182,12 +188,9 @@ def _total_and_days(
     total = assemble(sums.get(None, {}), overdue=late.get(None, 0))
     if group_by is None:
         return Report(total=total, groups=[])
-    scope = _scope(place=place, handler=handler)
-    day_model, due_model = _TABLES[False, False]
-    daily = day_model.objects.filter(scope, day__gte=start, day__lt=end)
-    due = due_model.objects.filter(scope, due_day__gte=start, due_day__lt=end)
+    daily, due, _open = _reads(start=start, end=end, place=place, handler=handler, group_by=None, by_day=True)
     sums = _sums(daily, due, start=start, end=end, column="day")
-    late = _overdue_by_day(False, scope, start=start, end=end)
+    late = _overdue_by_day(False, _scope(place=place, handler=handler), start=start, end=end)
     return Report(total=total, groups=_regroup("day", place, sums, late, level=None))
 
 
@@ -268,6 +271,15 @@ def accepted_by_area_item(
             if pk is not None:
                 was = out.get((pk, item), (0, 0))
                 out[pk, item] = (was[0] + int(before), was[1] + int(after))
+    return out
+
+
+def per_domain(counts: dict[int, int]) -> dict[tuple[str, str], int]:
+    """Counts per item id (0: none) summed per domain, as (code, name), the grouping by domain does."""
+    name_of = _by_domain(None, counts)
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for pk, n in counts.items():
+        out[name_of(pk)] += n
     return out
 
 
