@@ -58,16 +58,17 @@ def _upsert(table: str, key: Sequence[str], counters: Sequence[str]) -> str:
 
 # The statements adding deltas to the full table, the due table and their two slim ones (the same
 # rows without item, channel and kind), per day and per month.
-_Tables = tuple[str, str, str, str]
+_Tables = tuple[tuple[str, int], ...]  # (statement, how many leading parameters are the key)
 
 
 def _statements(daily: type[Any], due: type[Any], place_daily: type[Any], place_due: type[Any]) -> _Tables:
-    return (
-        _upsert(daily._meta.db_table, _DAILY_KEY, DAILY_COUNTERS),
-        _upsert(due._meta.db_table, _DUE_KEY, ("cases",)),
-        _upsert(place_daily._meta.db_table, _DAILY_KEY[:3], DAILY_COUNTERS),
-        _upsert(place_due._meta.db_table, (*_DUE_KEY[:3], *_DUE_KEY[6:]), ("cases",)),
+    tables = (
+        (daily, _DAILY_KEY, DAILY_COUNTERS),
+        (due, _DUE_KEY, ("cases",)),
+        (place_daily, _DAILY_KEY[:3], DAILY_COUNTERS),
+        (place_due, (*_DUE_KEY[:3], *_DUE_KEY[6:]), ("cases",)),
     )
+    return tuple((_upsert(model._meta.db_table, key, counters), len(key)) for model, key, counters in tables)
 
 
 _BY_DAY = _statements(DailyFigure, DueFigure, PlaceDailyFigure, PlaceDueFigure)
@@ -202,7 +203,9 @@ def apply(changes: dict[facts.Key, list[int]]) -> None:
         _accumulate(monthly, facts.month_key(key), values)
     with connection.cursor() as cursor:
         for statements, keyed in ((_BY_DAY, changes), (_BY_MONTH, monthly)):
-            for statement, rows in zip(statements, _rows(keyed), strict=True):
+            for (statement, width), rows in zip(statements, _rows(keyed), strict=True):
+                # In key order: concurrent workers then lock the rows they share in one order.
+                rows.sort(key=lambda row: tuple(row[:width]))
                 if rows:
                     cursor.executemany(statement, rows)
 
