@@ -54,7 +54,7 @@ _DUE_KEY = (
 class _Upsert:
     """Adding deltas to one rollup table: rows of key values then counters (a row created at zero
     when missing). On PostgreSQL all rows go in one statement, as one array per column (binding a
-    statement per row cost two thirds of a fold); elsewhere one statement per row."""
+    statement per row took two thirds of a fold); elsewhere one statement per row."""
 
     model: type[Any]
     key: tuple[str, ...]
