@@ -196,7 +196,7 @@ def _tile_values(total: fast.Figures) -> dict[str, dict[str, Any]]:
 def kpis(b: Board) -> list[dict[str, Any]]:
     """Each tile with this period's value, the previous period's and the change (points for rates)."""
     period, place, links = b.period, b.place, b.links
-    now = _tile_values(b.by_place.total())
+    now = _tile_values(b.by_place.total)
     before = _tile_values(
         fast.figures(start=period.previous_start, end=period.previous_end, place=place).total
     )
@@ -358,7 +358,7 @@ def alerts(b: Board) -> list[dict[str, Any]]:
 
 def counts(b: Board) -> dict[str, Any]:
     """超期 at the end of the period (the tile's) and 督办中, open cases under supervision right now."""
-    overdue = b.by_place.total().overdue
+    overdue = b.by_place.total.overdue
     return {
         "overdue": {
             "value": overdue,

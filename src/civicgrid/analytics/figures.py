@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -135,6 +136,7 @@ class Tally:
     sums: dict[Any, dict[str, int]]
     late: dict[Any, int]
 
+    @cached_property
     def total(self) -> Figures:
         """The scope's figures: the column partitions its cases, so the total is the sum."""
         return assemble(_added(self.sums.values()), overdue=sum(self.late.values()))
@@ -154,7 +156,7 @@ def tally(
 def regrouped(found: Tally, *, group_by: str, place: Unit | None, level: str | None = None) -> Report:
     """The report of `found` grouped as figures(group_by=…, level=…) groups it; `found` must have
     been read with the same place and a grouping on the same column."""
-    return Report(total=found.total(), groups=_regroup(group_by, place, found.sums, found.late, level=level))
+    return Report(total=found.total, groups=_regroup(group_by, place, found.sums, found.late, level=level))
 
 
 def _reads(

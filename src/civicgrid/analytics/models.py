@@ -103,6 +103,13 @@ class Counts(DailyCounters):
         indexes = [
             # Serves the handler scope (a department's figures over a range of days).
             models.Index(fields=["handler_id", "day"], name="%(class)s_handler_idx"),
+            # Serves 受理量 by place or item over a span of days or months (hot spots, trend alerts,
+            # the dashboard's domains): only the rows that count acceptances, from the index alone.
+            models.Index(
+                fields=["day", "place_id", "item_id", "accepted"],
+                condition=models.Q(accepted__gt=0),
+                name="%(class)s_accepted_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,18 +220,6 @@ class PlaceDueCounts(models.Model):
 class DailyFigure(Counts):
     """Counts per day × place × handler × item × channel × kind (the day each counter names)."""
 
-    class Meta(Counts.Meta):
-        indexes = [
-            *Counts.Meta.indexes,
-            # Serves the hot spots' and trend alerts' 受理量 by place and item over a span of days:
-            # only the rows that count acceptances, read from the index alone where it can.
-            models.Index(
-                fields=["day", "place_id", "item_id", "accepted"],
-                condition=models.Q(accepted__gt=0),
-                name="dailyfigure_accepted_idx",
-            ),
-        ]
-
 
 class DueFigure(DueCounts):
     """Cases per resolution-deadline day (see DueCounts)."""
@@ -256,18 +251,6 @@ class PlaceDueFigure(PlaceDueCounts):
 
 class MonthlyFigure(Counts):
     """DailyFigure per month."""
-
-    class Meta(Counts.Meta):
-        indexes = [
-            *Counts.Meta.indexes,
-            # Serves 受理量 by item or place over whole months (the dashboard's domains and top
-            # items), as dailyfigure_accepted_idx does over days.
-            models.Index(
-                fields=["day", "place_id", "item_id", "accepted"],
-                condition=models.Q(accepted__gt=0),
-                name="monthlyfigure_accepted_idx",
-            ),
-        ]
 
 
 class MonthlyDueFigure(DueCounts):
